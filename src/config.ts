@@ -1,0 +1,150 @@
+// The one place that reads the environment. Every setting has a default, is validated at start-up,
+// and a bad value stops the process with a one-line message naming the variable.
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+/** Thrown by `loadConfig`; `message` is one line that names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function int(min: number, max: number, fallback: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, { error: `must be a whole number between ${min} and ${max}` })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }))
+    .default(fallback);
+}
+
+function httpUrl(fallback: string) {
+  return z
+    .string()
+    .trim()
+    .refine(
+      (value) => {
+        try {
+          const url = new URL(value);
+          return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '';
+        } catch {
+          return false;
+        }
+      },
+      { error: 'must be an http(s) URL without query or fragment' },
+    )
+    // Paths are joined onto it, so a trailing slash would double up.
+    .transform((value) => value.replace(/\/+$/, ''))
+    .default(fallback);
+}
+
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'must be one of development, production, test' }).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('0.0.0.0'),
+  PORT: int(0, 65_535, 4000),
+
+  UPSTREAM_API_KEY: optionalSecret,
+  UPSTREAM_BASE_URL: httpUrl('https://api.highwayapi.ai'),
+  UPSTREAM_TIMEOUT_MS: int(100, 600_000, 30_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: int(100, 120_000, 10_000),
+  UPSTREAM_MAX_CONNECTIONS: int(1, 1024, 64),
+  UPSTREAM_MAX_RESPONSE_BYTES: int(1024, 64 * MiB, 2 * MiB),
+  UPSTREAM_READ_RETRIES: int(0, 10, 3),
+  UPSTREAM_RETRY_BASE_DELAY_MS: int(0, 60_000, 250),
+  UPSTREAM_RETRY_MAX_DELAY_MS: int(0, 120_000, 4_000),
+  UPSTREAM_RETRY_AFTER_CAP_MS: int(0, 300_000, 10_000),
+
+  IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
+  // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
+  CREATE_MAX_BODY_BYTES: int(1024, 20_000_000, 20_000_000),
+
+  SIMULATOR_HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('127.0.0.1'),
+  SIMULATOR_PORT: int(0, 65_535, 4010),
+  SIMULATOR_API_KEY: z.string().trim().min(8, { error: 'must be at least 8 characters' }).default('sim-local-key'),
+  SIMULATOR_TASK_DURATION_MS: int(0, 600_000, 8_000),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface UpstreamConfig {
+  /** Undefined means: run the embedded simulator and point the gateway at it. */
+  apiKey: string | undefined;
+  baseUrl: string;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  maxConnections: number;
+  maxResponseBytes: number;
+  readRetries: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  retryAfterCapMs: number;
+}
+
+export interface SimulatorConfig {
+  host: string;
+  port: number;
+  apiKey: string;
+  taskDurationMs: number;
+}
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  host: string;
+  port: number;
+  upstream: UpstreamConfig;
+  limits: {
+    imageMaxDecodedBytes: number;
+    createMaxBodyBytes: number;
+  };
+  simulator: SimulatorConfig;
+}
+
+/** Reads and validates the settings; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    const raw = env[name];
+    // Never echo secrets back, even in an error message.
+    const shown = /KEY|SECRET|TOKEN/.test(name) || raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`;
+    throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}${shown}`);
+  }
+  const e = parsed.data;
+  return {
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    host: e.HOST,
+    port: e.PORT,
+    upstream: {
+      apiKey: e.UPSTREAM_API_KEY,
+      baseUrl: e.UPSTREAM_BASE_URL,
+      timeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+      maxConnections: e.UPSTREAM_MAX_CONNECTIONS,
+      maxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES,
+      readRetries: e.UPSTREAM_READ_RETRIES,
+      retryBaseDelayMs: e.UPSTREAM_RETRY_BASE_DELAY_MS,
+      retryMaxDelayMs: e.UPSTREAM_RETRY_MAX_DELAY_MS,
+      retryAfterCapMs: e.UPSTREAM_RETRY_AFTER_CAP_MS,
+    },
+    limits: {
+      imageMaxDecodedBytes: e.IMAGE_MAX_DECODED_BYTES,
+      createMaxBodyBytes: e.CREATE_MAX_BODY_BYTES,
+    },
+    simulator: {
+      host: e.SIMULATOR_HOST,
+      port: e.SIMULATOR_PORT,
+      apiKey: e.SIMULATOR_API_KEY,
+      taskDurationMs: e.SIMULATOR_TASK_DURATION_MS,
+    },
+  };
+}
