@@ -1,0 +1,7 @@
+// Writes the printed, sorted SDL to schema.graphql (test/schema-drift.test.ts keeps it honest).
+import { writeFileSync } from 'node:fs';
+import { printSortedSchema } from '../src/schema/index.js';
+
+const target = new URL('../schema.graphql', import.meta.url);
+writeFileSync(target, printSortedSchema());
+console.log(`wrote ${target.pathname}`);

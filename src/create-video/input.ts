@@ -1,0 +1,48 @@
+// The create request in our own terms (camelCase, enum values already the upstream strings), and
+// the Shopify-style user error it can produce.
+
+export interface SubjectInputValue {
+  id: string;
+  images: string[];
+  voiceId?: string | null | undefined;
+}
+
+export interface CreateVideoInputValue {
+  prompt: string;
+  subjects: SubjectInputValue[];
+  durationSeconds?: number | null | undefined;
+  resolution?: string | null | undefined;
+  aspectRatio?: string | null | undefined;
+  movementAmplitude?: string | null | undefined;
+  seed?: number | null | undefined;
+  audio?: boolean | null | undefined;
+  backgroundMusic?: boolean | null | undefined;
+  watermark?: boolean | null | undefined;
+}
+
+export const USER_ERROR_CODES = {
+  BLANK: 'A required text is empty or only white space.',
+  TOO_LONG: 'A text is longer than allowed.',
+  TOO_FEW: 'A list has fewer items than required.',
+  TOO_MANY: 'A list has more items than allowed.',
+  OUT_OF_RANGE: 'A number is outside its allowed range.',
+  DUPLICATE: 'A value that must be unique appears more than once.',
+  INVALID_IMAGE: 'An image is neither an http(s) URL nor a valid base64 data URI (png, jpeg, webp).',
+  IMAGE_TOO_LARGE: 'A base64 image is larger than allowed once decoded.',
+  UNKNOWN_SUBJECT_REFERENCE: 'The prompt names a subject (@id) that the request does not define.',
+  VOICE_REQUIRES_AUDIO: 'A subject has a voiceId but audio is not enabled.',
+  PAYLOAD_TOO_LARGE: 'The whole request would exceed the video service body limit.',
+  INVALID_INPUT: 'The video service rejected the request body as invalid.',
+  IMAGE_REJECTED: 'The video service rejected a reference image (format, file size or dimensions).',
+  CONTENT_REFUSED: 'The video service refused the prompt or an image (content moderation).',
+  INSUFFICIENT_BALANCE: 'The video service account does not have enough credit.',
+} as const;
+
+export type UserErrorCodeValue = keyof typeof USER_ERROR_CODES;
+
+export interface UserErrorValue {
+  /** Path to the offending input field, e.g. ["input", "subjects", "0", "images", "1"]. */
+  field: string[] | null;
+  message: string;
+  code: UserErrorCodeValue;
+}

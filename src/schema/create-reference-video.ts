@@ -1,0 +1,92 @@
+// The createReferenceVideo mutation: its input, payload and the Shopify-style UserError.
+import { createReferenceVideo, type CreatePayloadValue } from '../create-video/create-reference-video.js';
+import { USER_ERROR_CODES, type UserErrorValue } from '../create-video/input.js';
+import { LIMITS } from '../create-video/validate-input.js';
+import { builder } from './builder.js';
+import { AspectRatio, MovementAmplitude, VideoResolution } from './enums.js';
+import { Task } from './task.js';
+
+export const UserErrorCode = builder.enumType('UserErrorCode', {
+  description:
+    'Why an input was refused. INVALID_INPUT, IMAGE_REJECTED, CONTENT_REFUSED and INSUFFICIENT_BALANCE are refusals by the video service; every other code is a check the gateway makes before spending credit.',
+  values: Object.fromEntries(
+    Object.entries(USER_ERROR_CODES).map(([code, description]) => [code, { value: code, description }]),
+  ) as { [K in keyof typeof USER_ERROR_CODES]: { value: K; description: string } },
+});
+
+export const UserError = builder.objectRef<UserErrorValue>('UserError').implement({
+  description: 'A problem with the input that the caller can fix. Nothing was sent to the video service, or it refused the request.',
+  fields: (t) => ({
+    field: t.exposeStringList('field', {
+      nullable: true,
+      description: 'Path to the offending input field, e.g. ["input", "subjects", "0", "images", "1"]; null when no single field is to blame.',
+    }),
+    message: t.exposeString('message', { description: 'What is wrong, for a developer or an end user.' }),
+    code: t.expose('code', { type: UserErrorCode, description: 'Stable, machine-readable reason.' }),
+  }),
+});
+
+const SubjectInput = builder.inputType('SubjectInput', {
+  description: 'A person, product or character that appears in the video, shown by reference images.',
+  fields: (t) => ({
+    id: t.string({
+      required: true,
+      description: 'Name of the subject; the prompt refers to it as @id (e.g. id "1" is @1). Unique within a request.',
+    }),
+    images: t.stringList({
+      required: true,
+      description: `1–${LIMITS.maxImagesPerSubject} reference images: public http(s) URLs or data:image/(png|jpeg|webp);base64 URIs.`,
+    }),
+    voiceId: t.string({ description: 'Voice for this subject; only with audio: true.' }),
+  }),
+});
+
+const CreateReferenceVideoInput = builder.inputType('CreateReferenceVideoInput', {
+  description: 'What to generate.',
+  fields: (t) => ({
+    prompt: t.string({
+      required: true,
+      description: `What happens in the video, at most ${LIMITS.promptMaxCodePoints} characters; refer to subjects as @id.`,
+    }),
+    subjects: t.field({
+      type: [SubjectInput],
+      required: true,
+      description: `1–${LIMITS.maxSubjects} subjects, with at most ${LIMITS.maxImagesTotal} images in total.`,
+    }),
+    durationSeconds: t.int({ defaultValue: 5, description: 'Length in seconds, 1–10; null means the default, 5.' }),
+    resolution: t.field({ type: VideoResolution, defaultValue: '720p', description: 'Output resolution.' }),
+    aspectRatio: t.field({ type: AspectRatio, description: 'Frame shape; left out, the video service chooses.' }),
+    movementAmplitude: t.field({ type: MovementAmplitude, description: 'Amount of motion; left out, the video service uses AUTO.' }),
+    seed: t.int({ description: 'Seed 0–2147483647; the same seed gives a similar result; 0 or null means random.' }),
+    audio: t.boolean({ defaultValue: false, description: 'Generate an audio track (voices, sound).' }),
+    backgroundMusic: t.boolean({ defaultValue: false, description: 'Add background music (no effect with audio, or for 9–10 s videos).' }),
+    watermark: t.boolean({ defaultValue: false, description: 'Add a watermark.' }),
+  }),
+});
+
+const CreateReferenceVideoPayload = builder.objectRef<CreatePayloadValue>('CreateReferenceVideoPayload').implement({
+  description: 'The result of createReferenceVideo: a task id, or userErrors saying what to fix.',
+  fields: (t) => ({
+    taskId: t.exposeID('taskId', { nullable: true, description: 'Id of the new task; null when userErrors is not empty.' }),
+    providerRequestId: t.exposeString('providerRequestId', {
+      nullable: true,
+      description: 'The video service\'s request id, for support tickets.',
+    }),
+    task: t.field({
+      type: Task,
+      nullable: true,
+      description: 'The new task\'s current state, read in the same operation.',
+      resolve: (payload, _args, ctx) => (payload.taskId === null ? null : ctx.taskLoader.load(payload.taskId)),
+    }),
+    userErrors: t.expose('userErrors', { type: [UserError], description: 'What is wrong with the input; empty on success.' }),
+  }),
+});
+
+builder.mutationField('createReferenceVideo', (t) =>
+  t.field({
+    type: CreateReferenceVideoPayload,
+    description: 'Starts generating a video from a prompt and reference images of subjects. Costs credit only when userErrors is empty.',
+    args: { input: t.arg({ type: CreateReferenceVideoInput, required: true, description: 'What to generate.' }) },
+    resolve: (_root, { input }, ctx) => createReferenceVideo(input, ctx),
+  }),
+);

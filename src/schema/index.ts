@@ -1,0 +1,13 @@
+// Imports each entity for its side effects and builds the schema once.
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.js';
+import './enums.js';
+import './task.js';
+import './create-reference-video.js';
+
+export const schema = builder.toSchema();
+
+/** The SDL committed as schema.graphql: sorted, so diffs show real changes only. */
+export function printSortedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,91 @@
+// The Task and Video types and the queries that read tasks.
+import type { TaskSnapshot, VideoSnapshot } from '../upstream/task-snapshot.js';
+import { isTerminalStatus } from '../upstream/task-snapshot.js';
+import { builder } from './builder.js';
+import { TaskStatus, VideoFormat } from './enums.js';
+import { badUserInput } from './errors.js';
+
+export const TASK_ID_MAX_LENGTH = 128;
+export const TASKS_MAX_IDS = 100;
+
+/** Checks an id before it costs an upstream call; ids are otherwise opaque and passed verbatim. */
+export function checkTaskId(id: string, argument: string): string {
+  if (id.length === 0) throw badUserInput(`${argument} must not be empty.`, argument);
+  if (id.length > TASK_ID_MAX_LENGTH) {
+    throw badUserInput(`${argument} must be at most ${TASK_ID_MAX_LENGTH} characters.`, argument);
+  }
+  // Control characters and white space never occur in upstream ids; refusing them keeps logs clean.
+  if (/[\s\p{Cc}]/u.test(id)) throw badUserInput(`${argument} must not contain white space or control characters.`, argument);
+  return id;
+}
+
+export const Video = builder.objectRef<VideoSnapshot>('Video').implement({
+  description: 'A generated video file.',
+  fields: (t) => ({
+    url: t.exposeString('url', { description: 'Signed download URL; valid until `expiresAt`.' }),
+    format: t.expose('format', { type: VideoFormat, description: 'Container format.' }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      description: 'When the signed URL stops working: the time the gateway read the result plus the upstream TTL.',
+    }),
+  }),
+});
+
+export const Task = builder.objectRef<TaskSnapshot>('Task').implement({
+  description: 'A video generation task, as last read from the video service.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The task id (the upstream task_id, verbatim).' }),
+    status: t.expose('status', { type: TaskStatus, description: 'Current status.' }),
+    isTerminal: t.boolean({
+      description: 'True once the task has SUCCEEDED or FAILED and will not change any more.',
+      resolve: (task) => isTerminalStatus(task.status),
+    }),
+    progressPercent: t.exposeInt('progressPercent', {
+      nullable: true,
+      description: 'Progress from 0 to 100, when the upstream reports it.',
+    }),
+    etaSeconds: t.exposeInt('etaSeconds', {
+      nullable: true,
+      description: 'Estimated seconds until done; null when unknown or the task has ended.',
+    }),
+    failureReason: t.exposeString('failureReason', {
+      nullable: true,
+      description: 'Why the task failed; null unless status is FAILED.',
+    }),
+    videos: t.expose('videos', { type: [Video], description: 'Generated videos; empty until SUCCEEDED.' }),
+    seed: t.exposeInt('seed', { nullable: true, description: 'The seed the upstream used; reuse it for a similar result.' }),
+    submittedAt: t.expose('submittedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the upstream accepted the task, when it says.',
+    }),
+    completedAt: t.expose('completedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the task ended, once terminal and when the upstream says.',
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  task: t.field({
+    type: Task,
+    nullable: true,
+    description: 'One task by id; null when the video service does not know it.',
+    args: { id: t.arg.id({ required: true, description: 'The task id returned by createReferenceVideo.' }) },
+    resolve: (_root, { id }, ctx) => ctx.taskLoader.load(checkTaskId(id, 'id')),
+  }),
+  tasks: t.field({
+    type: [Task],
+    nullable: { list: false, items: true },
+    description: `Several tasks at once (at most ${TASKS_MAX_IDS}), in the order asked; null for an id the video service does not know.`,
+    args: {
+      ids: t.arg.idList({ required: true, description: `Task ids, at most ${TASKS_MAX_IDS}; duplicates cost one read.` }),
+    },
+    resolve: (_root, { ids }, ctx) => {
+      if (ids.length > TASKS_MAX_IDS) throw badUserInput(`ids may hold at most ${TASKS_MAX_IDS} ids.`, 'ids');
+      const checked = ids.map((id, i) => checkTaskId(id, `ids[${i}]`));
+      return checked.map((id) => ctx.taskLoader.load(id));
+    },
+  }),
+}));

@@ -1,0 +1,71 @@
+// Starts and stops the whole gateway: the upstream client (or the embedded simulator when no key
+// is configured), the Yoga app and the HTTP server.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { startSimulator, type Simulator } from './simulator/server.js';
+import { UpstreamClient } from './upstream/client.js';
+import { createGatewayYoga } from './yoga.js';
+
+export interface RunningGateway {
+  /** Base URL, e.g. http://127.0.0.1:4000 (GraphQL at `${url}/graphql`). */
+  url: string;
+  /** The embedded simulator, when the gateway runs without an upstream key. */
+  simulator: Simulator | undefined;
+  close(): Promise<void>;
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  let simulator: Simulator | undefined;
+  let upstreamConfig: Config['upstream'] & { apiKey: string };
+  if (config.upstream.apiKey === undefined) {
+    simulator = await startSimulator({
+      apiKey: config.simulator.apiKey,
+      host: '127.0.0.1',
+      port: 0,
+      taskDurationMs: config.simulator.taskDurationMs,
+    });
+    upstreamConfig = { ...config.upstream, apiKey: simulator.apiKey, baseUrl: simulator.url };
+    logger.warn(
+      { simulatorUrl: simulator.url },
+      'UPSTREAM_API_KEY is not set: running the embedded simulator (fake videos, no credit spent). Set UPSTREAM_API_KEY to use the real video service.',
+    );
+  } else {
+    upstreamConfig = { ...config.upstream, apiKey: config.upstream.apiKey };
+    logger.info({ upstreamBaseUrl: config.upstream.baseUrl }, 'using the real video service');
+  }
+
+  const upstream = new UpstreamClient(upstreamConfig, logger);
+  const yoga = createGatewayYoga({ config, upstream, logger });
+  const server = createServer(yoga);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${displayHost(config.host)}:${port}`;
+
+  return {
+    url,
+    simulator,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open; in-flight requests finish first.
+        server.closeIdleConnections();
+      });
+      await upstream.close();
+      await simulator?.close();
+    },
+  };
+}

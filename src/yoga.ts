@@ -1,0 +1,50 @@
+// Builds the GraphQL server from explicit parts. It does not listen: server.ts does, and tests can
+// call `yoga.fetch` or mount it on a real port.
+import { createYoga, type YogaLogger } from 'graphql-yoga';
+import type { Config } from './config.js';
+import { createContextFactory } from './context.js';
+import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
+import type { Logger } from './logger.js';
+import { createErrorMasker } from './schema/errors.js';
+import { schema } from './schema/index.js';
+import type { UpstreamClient } from './upstream/client.js';
+
+export interface GatewayParts {
+  config: Config;
+  upstream: UpstreamClient;
+  logger: Logger;
+}
+
+/** Yoga's own log lines go through pino, so they share format, level and redaction. */
+function toYogaLogger(logger: Logger): YogaLogger {
+  const child = logger.child({ component: 'yoga' });
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      if (first instanceof Error) child[level]({ err: first, args: rest }, first.message);
+      else child[level](rest.length > 0 ? { args: rest } : {}, String(first));
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export function createGatewayYoga({ config, upstream, logger }: GatewayParts) {
+  return createYoga({
+    schema,
+    graphqlEndpoint: '/graphql',
+    context: createContextFactory({
+      upstream,
+      limits: {
+        imageMaxDecodedBytes: config.limits.imageMaxDecodedBytes,
+        createMaxBodyBytes: config.limits.createMaxBodyBytes,
+      },
+    }),
+    // isDev false: a developer's machine masks errors exactly like production does.
+    maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
+    logging: toYogaLogger(logger),
+    graphiql: { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
+    landingPage: false,
+  });
+}
+
+export type GatewayYoga = ReturnType<typeof createGatewayYoga>;

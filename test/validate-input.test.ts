@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { CreateVideoInputValue } from '../src/create-video/input.js';
+import { toUpstreamBody } from '../src/create-video/to-upstream-body.js';
+import { validateCreateInput } from '../src/create-video/validate-input.js';
+
+const limits = { imageMaxDecodedBytes: 1024 };
+const png = (bytes: number) => `data:image/png;base64,${Buffer.alloc(bytes, 7).toString('base64')}`;
+
+function input(overrides: Partial<CreateVideoInputValue> = {}): CreateVideoInputValue {
+  return {
+    prompt: '@1 waves',
+    subjects: [{ id: '1', images: ['https://example.com/a.png'] }],
+    ...overrides,
+  };
+}
+
+function codesAt(value: CreateVideoInputValue) {
+  return validateCreateInput(value, limits).map((e) => ({ field: e.field?.join('.'), code: e.code }));
+}
+
+describe('validateCreateInput', () => {
+  it('accepts a minimal valid request', () => {
+    expect(validateCreateInput(input(), limits)).toEqual([]);
+  });
+
+  it('refuses a blank prompt and one over 2000 code points (counting astral characters once)', () => {
+    expect(codesAt(input({ prompt: '   ' }))).toEqual([{ field: 'input.prompt', code: 'BLANK' }]);
+    expect(codesAt(input({ prompt: '😀'.repeat(2000) }))).toEqual([]);
+    expect(codesAt(input({ prompt: '😀'.repeat(2001) }))).toEqual([{ field: 'input.prompt', code: 'TOO_LONG' }]);
+  });
+
+  it('checks duration 1–10 and treats null as the default', () => {
+    expect(codesAt(input({ durationSeconds: 0 }))).toEqual([{ field: 'input.durationSeconds', code: 'OUT_OF_RANGE' }]);
+    expect(codesAt(input({ durationSeconds: 11 }))).toEqual([{ field: 'input.durationSeconds', code: 'OUT_OF_RANGE' }]);
+    expect(codesAt(input({ durationSeconds: 10 }))).toEqual([]);
+    expect(codesAt(input({ durationSeconds: null }))).toEqual([]);
+  });
+
+  it('checks the seed range', () => {
+    expect(codesAt(input({ seed: -1 }))).toEqual([{ field: 'input.seed', code: 'OUT_OF_RANGE' }]);
+    expect(codesAt(input({ seed: 0 }))).toEqual([]);
+    expect(codesAt(input({ seed: 2_147_483_647 }))).toEqual([]);
+  });
+
+  it('needs 1–7 subjects with unique, non-blank ids', () => {
+    expect(codesAt(input({ prompt: 'x', subjects: [] }))).toEqual([{ field: 'input.subjects', code: 'TOO_FEW' }]);
+    const eight = Array.from({ length: 8 }, (_, i) => ({ id: String(i), images: ['https://e.com/a.png'] }));
+    expect(codesAt(input({ prompt: 'x', subjects: eight }))).toContainEqual({ field: 'input.subjects', code: 'TOO_MANY' });
+    expect(
+      codesAt(input({ subjects: [{ id: '1', images: ['https://e.com/a.png'] }, { id: '1', images: ['https://e.com/b.png'] }] })),
+    ).toEqual([{ field: 'input.subjects.1.id', code: 'DUPLICATE' }]);
+    expect(codesAt(input({ prompt: 'x', subjects: [{ id: ' ', images: ['https://e.com/a.png'] }] }))).toEqual([
+      { field: 'input.subjects.0.id', code: 'BLANK' },
+    ]);
+  });
+
+  it('needs 1–3 images per subject and at most 7 in total', () => {
+    expect(codesAt(input({ subjects: [{ id: '1', images: [] }] }))).toEqual([{ field: 'input.subjects.0.images', code: 'TOO_FEW' }]);
+    const four = Array.from({ length: 4 }, (_, i) => `https://e.com/${i}.png`);
+    expect(codesAt(input({ subjects: [{ id: '1', images: four }] }))).toEqual([{ field: 'input.subjects.0.images', code: 'TOO_MANY' }]);
+    const three = Array.from({ length: 3 }, (_, i) => `https://e.com/${i}.png`);
+    const subjects = [
+      { id: '1', images: three },
+      { id: '2', images: three },
+      { id: '3', images: three.slice(0, 2) },
+    ];
+    expect(codesAt(input({ subjects }))).toEqual([{ field: 'input.subjects', code: 'TOO_MANY' }]);
+  });
+
+  it('accepts http(s) URLs and base64 data URIs of png, jpeg and webp only', () => {
+    const check = (image: string) => codesAt(input({ subjects: [{ id: '1', images: [image] }] }));
+    expect(check('http://example.com/a.png')).toEqual([]);
+    expect(check(png(10))).toEqual([]);
+    expect(check(png(10).replace('png', 'jpeg'))).toEqual([]);
+    expect(check(png(10).replace('png', 'webp'))).toEqual([]);
+    for (const bad of ['ftp://example.com/a.png', 'not a url', 'data:image/gif;base64,R0lGOD==', 'data:image/png;base64,@@@@', 'data:image/png;base64,abc', 'data:image/png;base64,']) {
+      expect(check(bad)).toEqual([{ field: 'input.subjects.0.images.0', code: 'INVALID_IMAGE' }]);
+    }
+  });
+
+  it('measures the decoded size of base64 images against the limit', () => {
+    const check = (image: string) => codesAt(input({ subjects: [{ id: '1', images: [image] }] }));
+    expect(check(png(1024))).toEqual([]);
+    expect(check(png(1025))).toEqual([{ field: 'input.subjects.0.images.0', code: 'IMAGE_TOO_LARGE' }]);
+  });
+
+  it('requires numeric @placeholders to name a subject', () => {
+    expect(codesAt(input({ prompt: '@1 meets @3' }))).toEqual([{ field: 'input.prompt', code: 'UNKNOWN_SUBJECT_REFERENCE' }]);
+    // Non-numeric mentions (an e-mail, a handle) are not placeholders.
+    expect(codesAt(input({ prompt: '@1 writes to bob@example.com' }))).toEqual([]);
+  });
+
+  it('allows voiceId only with audio: true', () => {
+    const subjects = [{ id: '1', images: ['https://e.com/a.png'], voiceId: 'v-1' }];
+    expect(codesAt(input({ subjects }))).toEqual([{ field: 'input.subjects.0.voiceId', code: 'VOICE_REQUIRES_AUDIO' }]);
+    expect(codesAt(input({ subjects, audio: false }))).toEqual([{ field: 'input.subjects.0.voiceId', code: 'VOICE_REQUIRES_AUDIO' }]);
+    expect(codesAt(input({ subjects, audio: true }))).toEqual([]);
+  });
+
+  it('reports every problem at once', () => {
+    const errors = codesAt(input({ prompt: '', durationSeconds: 99, seed: -5, subjects: [] }));
+    expect(errors.map((e) => e.code).sort()).toEqual(['BLANK', 'OUT_OF_RANGE', 'OUT_OF_RANGE', 'TOO_FEW']);
+  });
+});
+
+describe('toUpstreamBody', () => {
+  it('omits optional fields left null and sends the default duration for an explicit null', () => {
+    expect(
+      toUpstreamBody({
+        ...input(),
+        durationSeconds: null,
+        resolution: null,
+        aspectRatio: null,
+        movementAmplitude: null,
+        seed: null,
+        audio: null,
+        backgroundMusic: null,
+        watermark: null,
+      }),
+    ).toEqual({ prompt: '@1 waves', subjects: [{ id: '1', images: ['https://example.com/a.png'] }], duration: 5 });
+  });
+
+  it('maps every field to its snake_case name', () => {
+    expect(
+      toUpstreamBody({
+        prompt: 'p',
+        subjects: [{ id: 'a', images: ['https://e.com/1.png'], voiceId: 'v' }],
+        durationSeconds: 8,
+        resolution: '1080p',
+        aspectRatio: '9:16',
+        movementAmplitude: 'high',
+        seed: 42,
+        audio: true,
+        backgroundMusic: true,
+        watermark: true,
+      }),
+    ).toEqual({
+      prompt: 'p',
+      subjects: [{ id: 'a', images: ['https://e.com/1.png'], voice_id: 'v' }],
+      duration: 8,
+      resolution: '1080p',
+      aspect_ratio: '9:16',
+      movement_amplitude: 'high',
+      seed: 42,
+      audio: true,
+      bgm: true,
+      watermark: true,
+    });
+  });
+});
