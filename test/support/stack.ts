@@ -1,0 +1,85 @@
+// Starts a real simulator and a real gateway on loopback (port 0) and talks to them over HTTP.
+// Every GraphQL response passes a leak check: the upstream key must never appear in it.
+import { Writable } from 'node:stream';
+import { expect } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startGateway, type RunningGateway } from '../../src/server.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
+
+/** Distinctive, so a leak anywhere is found by a plain substring search. */
+export const UPSTREAM_TEST_KEY = 'sk-test-UPSTREAM-SECRET-9f8e7d6c5b4a';
+
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface GraphQLResult {
+  status: number;
+  // `any` on purpose: response shapes differ per query and the tests check them with expect().
+  body: { data?: any; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+  text: string;
+}
+
+export interface Stack {
+  simulator: Simulator;
+  gateway: RunningGateway;
+  logs: LogCapture;
+  graphql(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  simulator?: Partial<SimulatorOptions>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const simulator = await startSimulator({ apiKey: UPSTREAM_TEST_KEY, taskDurationMs: 600, ...options.simulator });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'trace',
+    UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
+    UPSTREAM_BASE_URL: simulator.url,
+    UPSTREAM_RETRY_BASE_DELAY_MS: '10',
+    UPSTREAM_RETRY_MAX_DELAY_MS: '50',
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const gateway = await startGateway(config, createLogger(config, logs.stream));
+
+  async function graphql(query: string, variables?: Record<string, unknown>): Promise<GraphQLResult> {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const text = await response.text();
+    expect(text).not.toContain(UPSTREAM_TEST_KEY);
+    return { status: response.status, body: JSON.parse(text) as GraphQLResult['body'], text };
+  }
+
+  return {
+    simulator,
+    gateway,
+    logs,
+    graphql,
+    async close() {
+      await gateway.close();
+      await simulator.close();
+    },
+  };
+}
+
+export const TASK_FIELDS = 'id status isTerminal progressPercent etaSeconds failureReason seed submittedAt completedAt videos { url format expiresAt }';
