@@ -1,0 +1,87 @@
+// The real entry point as a user runs it: a spawned process, configured only by environment.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GRAPHIQL_DEFAULT_QUERY } from '../src/graphiql-examples.js';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function startMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('..', import.meta.url),
+    // A clean environment: only what the test says, so a developer's own settings cannot leak in.
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return child;
+}
+
+async function collect(stream: NodeJS.ReadableStream | null): Promise<string> {
+  let text = '';
+  for await (const chunk of stream ?? []) text += String(chunk);
+  return text;
+}
+
+describe('npm start (src/main.ts)', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['UPSTREAM_TIMEOUT_MS', '0'],
+    ['UPSTREAM_BASE_URL', 'not a url'],
+  ])('a bad %s stops the process with a one-line message naming it', async (name, value) => {
+    const child = startMain({ [name]: value });
+    const [stderr, [code]] = await Promise.all([collect(child.stderr), once(child, 'exit')]);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('without a key: runs the embedded simulator, says so, serves GraphiQL whose examples work as-is, exits 0 on SIGTERM', async () => {
+    const child = startMain({ HOST: '127.0.0.1', PORT: '0', SIMULATOR_TASK_DURATION_MS: '500' });
+    const logLines: { msg: string; url?: string }[] = [];
+    const lines = createInterface({ input: child.stdout! });
+    let url: string | undefined;
+    for await (const line of lines) {
+      const entry = JSON.parse(line) as { msg: string; url?: string };
+      logLines.push(entry);
+      if (entry.url) {
+        url = entry.url;
+        break;
+      }
+    }
+    expect(logLines.some((l) => /embedded simulator/.test(l.msg))).toBe(true);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+
+    const page = await fetch(url!, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toMatch(/graphiql/i);
+    expect(html).toContain('createReferenceVideo');
+
+    const run = async (operationName: string) => {
+      const response = await fetch(url!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: GRAPHIQL_DEFAULT_QUERY, operationName }),
+      });
+      return (await response.json()) as { data?: Record<string, any>; errors?: unknown[] }; // any: shape differs per operation
+    };
+    const created = await run('CreateVideo');
+    expect(created.errors).toBeUndefined();
+    expect(created.data?.createReferenceVideo.userErrors).toEqual([]);
+    expect(created.data?.createReferenceVideo.task.status).toMatch(/QUEUED|PROCESSING/);
+    const read = await run('ReadTask');
+    expect(read.errors).toBeUndefined();
+    expect(read.data?.task).toMatchObject({ id: 'demo-succeeded', status: 'SUCCEEDED', isTerminal: true });
+    expect(read.data?.task.videos[0].url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/videos\//);
+
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+});
