@@ -127,3 +127,68 @@ describe('tasks(ids) and per-request batching', () => {
     expect(stack.simulator.stats().resultRequests).toBe(2);
   });
 });
+
+describe('what reaches the upstream', () => {
+  const CREATE_ONLY = 'mutation($input: CreateReferenceVideoInput!) { createReferenceVideo(input: $input) { taskId userErrors { code } } }';
+  const lastBody = () => stack.simulator.acceptedCreateBodies().at(-1);
+
+  it.each([
+    ['resolution', 'RES_540P', 'resolution', '540p'],
+    ['resolution', 'RES_720P', 'resolution', '720p'],
+    ['resolution', 'RES_1080P', 'resolution', '1080p'],
+    ['movementAmplitude', 'AUTO', 'movement_amplitude', 'auto'],
+    ['movementAmplitude', 'SMALL', 'movement_amplitude', 'small'],
+    ['movementAmplitude', 'MEDIUM', 'movement_amplitude', 'medium'],
+    ['movementAmplitude', 'HIGH', 'movement_amplitude', 'high'],
+    ['aspectRatio', 'RATIO_16_9', 'aspect_ratio', '16:9'],
+    ['aspectRatio', 'RATIO_9_16', 'aspect_ratio', '9:16'],
+    ['aspectRatio', 'RATIO_4_3', 'aspect_ratio', '4:3'],
+    ['aspectRatio', 'RATIO_3_4', 'aspect_ratio', '3:4'],
+    ['aspectRatio', 'RATIO_1_1', 'aspect_ratio', '1:1'],
+  ])('%s %s is sent as %s "%s"', async (field, value, upstreamField, upstreamValue) => {
+    const { body } = await stack.graphql(CREATE_ONLY, { input: { ...validInput, [field]: value } });
+    expect(body.data.createReferenceVideo.userErrors).toEqual([]);
+    expect(lastBody()).toMatchObject({ [upstreamField]: upstreamValue });
+  });
+
+  it('sends the schema defaults and leaves out optional fields that were not given', async () => {
+    await stack.graphql(CREATE_ONLY, { input: validInput });
+    expect(lastBody()).toEqual({
+      prompt: validInput.prompt,
+      subjects: validInput.subjects,
+      duration: 5,
+      resolution: '720p',
+      audio: false,
+      bgm: false,
+      watermark: false,
+    });
+  });
+
+  it('sends every field in snake_case when all are given', async () => {
+    const input = {
+      prompt: '@1 sings',
+      subjects: [{ id: '1', images: ['https://example.com/a.png'], voiceId: 'voice-7' }],
+      durationSeconds: 8,
+      resolution: 'RES_1080P',
+      aspectRatio: 'RATIO_9_16',
+      movementAmplitude: 'SMALL',
+      seed: 1234,
+      audio: true,
+      backgroundMusic: true,
+      watermark: true,
+    };
+    await stack.graphql(CREATE_ONLY, { input });
+    expect(lastBody()).toEqual({
+      prompt: '@1 sings',
+      subjects: [{ id: '1', images: ['https://example.com/a.png'], voice_id: 'voice-7' }],
+      duration: 8,
+      resolution: '1080p',
+      aspect_ratio: '9:16',
+      movement_amplitude: 'small',
+      seed: 1234,
+      audio: true,
+      bgm: true,
+      watermark: true,
+    });
+  });
+});
