@@ -49,6 +49,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('0.0.0.0'),
   PORT: int(0, 65_535, 4000),
+  SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000),
 
   UPSTREAM_API_KEY: optionalSecret,
   UPSTREAM_BASE_URL: httpUrl('https://api.highwayapi.ai'),
@@ -64,6 +65,15 @@ const envSchema = z.object({
   IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
   // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
   CREATE_MAX_BODY_BYTES: int(1024, 20_000_000, 20_000_000),
+
+  LIVE_POLL_MIN_INTERVAL_MS: int(100, 60_000, 1_000),
+  LIVE_POLL_MAX_INTERVAL_MS: int(100, 300_000, 10_000),
+  LIVE_POLL_JITTER_PERCENT: int(0, 50, 20),
+  LIVE_MAX_CONSECUTIVE_FAILURES: int(1, 100, 3),
+  TASK_CACHE_PENDING_TTL_MS: int(0, 60_000, 1_000),
+  TASK_CACHE_FAILED_TTL_MS: int(0, 86_400_000, 600_000),
+  TASK_CACHE_URL_EXPIRY_MARGIN_MS: int(0, 86_400_000, 300_000),
+  TASK_CACHE_MAX_ENTRIES: int(0, 10_000_000, 10_000),
 
   SIMULATOR_HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('127.0.0.1'),
   SIMULATOR_PORT: int(0, 65_535, 4010),
@@ -94,17 +104,52 @@ export interface SimulatorConfig {
   taskDurationMs: number;
 }
 
+export interface LiveConfig {
+  pollMinIntervalMs: number;
+  pollMaxIntervalMs: number;
+  /** Each interval is stretched or shrunk by up to this share, so tasks do not poll in lockstep. */
+  pollJitter: number;
+  /** Consecutive failed polls after which a subscription gets the error and ends. */
+  maxConsecutiveFailures: number;
+}
+
+export interface TaskCacheConfig {
+  /** How long a non-terminal result may be served to queries; never longer than the shortest poll interval. */
+  pendingTtlMs: number;
+  failedTtlMs: number;
+  /** Terminal successes are dropped this long before their earliest video URL expires. */
+  urlExpiryMarginMs: number;
+  /** 0 turns the cache off (every read goes upstream; in-flight reads are still shared). */
+  maxEntries: number;
+}
+
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
   host: string;
   port: number;
+  /** On shutdown, in-flight requests get this long to finish before their connections are cut. */
+  shutdownGraceMs: number;
   upstream: UpstreamConfig;
   limits: {
     imageMaxDecodedBytes: number;
     createMaxBodyBytes: number;
   };
+  live: LiveConfig;
+  taskCache: TaskCacheConfig;
   simulator: SimulatorConfig;
+}
+
+/** Rules between settings, checked after each one is valid on its own. */
+function crossCheck(e: Env): string | undefined {
+  if (e.LIVE_POLL_MAX_INTERVAL_MS < e.LIVE_POLL_MIN_INTERVAL_MS) {
+    return `LIVE_POLL_MAX_INTERVAL_MS must be at least LIVE_POLL_MIN_INTERVAL_MS (${e.LIVE_POLL_MIN_INTERVAL_MS})`;
+  }
+  // A cached pending result older than a poll interval would hide changes the pollers already saw.
+  if (e.TASK_CACHE_PENDING_TTL_MS > e.LIVE_POLL_MIN_INTERVAL_MS) {
+    return `TASK_CACHE_PENDING_TTL_MS must be at most LIVE_POLL_MIN_INTERVAL_MS (${e.LIVE_POLL_MIN_INTERVAL_MS})`;
+  }
+  return undefined;
 }
 
 /** Reads and validates the settings; throws ConfigError naming the first bad variable. */
@@ -119,11 +164,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
+  const conflict = crossCheck(e);
+  if (conflict !== undefined) throw new ConfigError(`Invalid configuration: ${conflict}`);
   return {
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     upstream: {
       apiKey: e.UPSTREAM_API_KEY,
       baseUrl: e.UPSTREAM_BASE_URL,
@@ -139,6 +187,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       imageMaxDecodedBytes: e.IMAGE_MAX_DECODED_BYTES,
       createMaxBodyBytes: e.CREATE_MAX_BODY_BYTES,
+    },
+    live: {
+      pollMinIntervalMs: e.LIVE_POLL_MIN_INTERVAL_MS,
+      pollMaxIntervalMs: e.LIVE_POLL_MAX_INTERVAL_MS,
+      pollJitter: e.LIVE_POLL_JITTER_PERCENT / 100,
+      maxConsecutiveFailures: e.LIVE_MAX_CONSECUTIVE_FAILURES,
+    },
+    taskCache: {
+      pendingTtlMs: e.TASK_CACHE_PENDING_TTL_MS,
+      failedTtlMs: e.TASK_CACHE_FAILED_TTL_MS,
+      urlExpiryMarginMs: e.TASK_CACHE_URL_EXPIRY_MARGIN_MS,
+      maxEntries: e.TASK_CACHE_MAX_ENTRIES,
     },
     simulator: {
       host: e.SIMULATOR_HOST,

@@ -4,6 +4,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { attachGraphQLWebSocket } from './graphql-ws.js';
+import { createTaskResultCache } from './live/task-result-cache.js';
+import { TaskReader } from './live/task-reader.js';
+import { TaskWatchHub } from './live/task-watch-hub.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
 import { UpstreamClient } from './upstream/client.js';
 import { createGatewayYoga } from './yoga.js';
@@ -13,6 +17,9 @@ export interface RunningGateway {
   url: string;
   /** The embedded simulator, when the gateway runs without an upstream key. */
   simulator: Simulator | undefined;
+  /** Shared pollers; exposed for tests and metrics. */
+  live: TaskWatchHub;
+  tasks: TaskReader;
   close(): Promise<void>;
 }
 
@@ -42,8 +49,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   }
 
   const upstream = new UpstreamClient(upstreamConfig, logger);
-  const yoga = createGatewayYoga({ config, upstream, logger });
+  const tasks = new TaskReader(upstream, createTaskResultCache(config.taskCache));
+  const live = new TaskWatchHub(tasks, config.live, logger);
+  const yoga = createGatewayYoga({ config, upstream, tasks, live, logger });
   const server = createServer(yoga);
+  const webSocket = attachGraphQLWebSocket(server, yoga);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -58,11 +68,18 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   return {
     url,
     simulator,
+    live,
+    tasks,
     async close() {
+      // Open subscriptions complete first, so clients see a clean end rather than a cut.
+      live.close();
+      await webSocket.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; in-flight requests finish first.
+        // Idle keep-alive sockets would hold close() open; in-flight requests get the grace period.
         server.closeIdleConnections();
+        const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+        server.once('close', () => clearTimeout(deadline));
       });
       await upstream.close();
       await simulator?.close();

@@ -4,7 +4,10 @@ import { createYoga, type YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createContextFactory } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
+import type { TaskReader } from './live/task-reader.js';
+import type { TaskWatchHub } from './live/task-watch-hub.js';
 import type { Logger } from './logger.js';
+import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
 import { createErrorMasker } from './schema/errors.js';
 import { schema } from './schema/index.js';
 import type { UpstreamClient } from './upstream/client.js';
@@ -12,6 +15,8 @@ import type { UpstreamClient } from './upstream/client.js';
 export interface GatewayParts {
   config: Config;
   upstream: UpstreamClient;
+  tasks: TaskReader;
+  live: TaskWatchHub;
   logger: Logger;
 }
 
@@ -28,12 +33,14 @@ function toYogaLogger(logger: Logger): YogaLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-export function createGatewayYoga({ config, upstream, logger }: GatewayParts) {
+export function createGatewayYoga({ config, upstream, tasks, live, logger }: GatewayParts) {
   return createYoga({
     schema,
     graphqlEndpoint: '/graphql',
     context: createContextFactory({
       upstream,
+      tasks,
+      live,
       limits: {
         imageMaxDecodedBytes: config.limits.imageMaxDecodedBytes,
         createMaxBodyBytes: config.limits.createMaxBodyBytes,
@@ -42,8 +49,9 @@ export function createGatewayYoga({ config, upstream, logger }: GatewayParts) {
     // isDev false: a developer's machine masks errors exactly like production does.
     maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
     logging: toYogaLogger(logger),
-    graphiql: { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
+    graphiql: { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY, subscriptionsProtocol: 'SSE' },
     landingPage: false,
+    plugins: [useNoProxyBuffering()],
   });
 }
 

@@ -19,3 +19,4 @@ builder.addScalarType('DateTime', DateTimeResolver, {
 
 builder.queryType({ description: 'Reads: tasks by id.' });
 builder.mutationType({ description: 'Writes: starting video generation.' });
+builder.subscriptionType({ description: 'Live updates, over Server-Sent Events or WebSocket (graphql-ws) on /graphql.' });

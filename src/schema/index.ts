@@ -4,6 +4,7 @@ import { builder } from './builder.js';
 import './enums.js';
 import './task.js';
 import './create-reference-video.js';
+import './task-updates.js';
 
 export const schema = builder.toSchema();
 

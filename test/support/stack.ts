@@ -54,6 +54,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     UPSTREAM_BASE_URL: simulator.url,
     UPSTREAM_RETRY_BASE_DELAY_MS: '10',
     UPSTREAM_RETRY_MAX_DELAY_MS: '50',
+    // Most suites count upstream calls per request: the result cache is off unless a suite turns it on.
+    TASK_CACHE_MAX_ENTRIES: '0',
+    SHUTDOWN_GRACE_MS: '500',
     ...options.env,
   });
   const logs = new LogCapture();

@@ -1,0 +1,82 @@
+// Reads tasks for queries and pollers: answers from the status-aware cache when it may, and lets
+// concurrent reads of one id share one upstream call (single-flight).
+import type { TaskSnapshot } from '../upstream/task-snapshot.js';
+import type { TaskResultCache } from './task-result-cache.js';
+
+export interface TaskSource {
+  getTask(id: string, signal?: AbortSignal): Promise<TaskSnapshot | null>;
+}
+
+export interface ReadOptions {
+  /** Skip the cache (a poller wants the upstream's current state), still sharing an in-flight call. */
+  fresh?: boolean;
+  /** The caller's signal: it stops this caller's wait, never the shared upstream call. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface TaskReadStats {
+  cacheHits: number;
+  cacheMisses: number;
+  upstreamReads: number;
+}
+
+function abandonable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+export class TaskReader {
+  readonly #source: TaskSource;
+  readonly #cache: TaskResultCache;
+  readonly #inFlight = new Map<string, Promise<TaskSnapshot | null>>();
+  readonly stats: TaskReadStats = { cacheHits: 0, cacheMisses: 0, upstreamReads: 0 };
+
+  constructor(source: TaskSource, cache: TaskResultCache) {
+    this.#source = source;
+    this.#cache = cache;
+  }
+
+  /** The cached snapshot, if one may still be served; never calls the upstream. */
+  cached(id: string): TaskSnapshot | undefined {
+    return this.#cache.get(id);
+  }
+
+  read(id: string, options: ReadOptions = {}): Promise<TaskSnapshot | null> {
+    if (!options.fresh) {
+      const hit = this.#cache.get(id);
+      if (hit) {
+        this.stats.cacheHits++;
+        return Promise.resolve(hit);
+      }
+      this.stats.cacheMisses++;
+    }
+    let flight = this.#inFlight.get(id);
+    if (!flight) {
+      this.stats.upstreamReads++;
+      // No caller's signal here: one client leaving must not fail the others waiting on this call.
+      flight = this.#source
+        .getTask(id)
+        .then((snapshot) => {
+          if (snapshot) this.#cache.set(snapshot);
+          return snapshot;
+        })
+        .finally(() => this.#inFlight.delete(id));
+      this.#inFlight.set(id, flight);
+    }
+    return abandonable(flight, options.signal);
+  }
+}

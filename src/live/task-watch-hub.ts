@@ -1,0 +1,189 @@
+// One shared poller per task id: every watcher of a task in this process shares its upstream reads.
+// A poller starts with its first watcher and stops when the last one leaves or the task ends.
+import { createGraphQLError, Repeater, SlidingBuffer } from 'graphql-yoga';
+import type { LiveConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { isTerminalStatus, type TaskSnapshot } from '../upstream/task-snapshot.js';
+import { nextPollDelayMs } from './poll-interval.js';
+import type { TaskReader } from './task-reader.js';
+
+export type TaskUpdate = { kind: 'state'; task: TaskSnapshot } | { kind: 'error'; error: Error };
+
+interface Watcher {
+  push(update: TaskUpdate): void;
+  end(): void;
+}
+
+// A slow client keeps only the newest states; the last event (terminal state or error) survives.
+const WATCHER_BUFFER = 16;
+
+export function taskNotFoundError(): Error {
+  return createGraphQLError('Task not found.', { extensions: { code: 'TASK_NOT_FOUND' } });
+}
+
+function sameState(a: TaskSnapshot, b: TaskSnapshot): boolean {
+  return (
+    a.status === b.status &&
+    a.upstreamStatus === b.upstreamStatus &&
+    a.progressPercent === b.progressPercent &&
+    a.etaSeconds === b.etaSeconds &&
+    a.failureReason === b.failureReason &&
+    a.videos.map((video) => video.url).join('\n') === b.videos.map((video) => video.url).join('\n')
+  );
+}
+
+class TaskPoller {
+  readonly #id: string;
+  readonly #reader: TaskReader;
+  readonly #config: LiveConfig;
+  readonly #logger: Logger;
+  readonly #onStop: () => void;
+  readonly #watchers = new Set<Watcher>();
+  #last: TaskSnapshot | undefined;
+  #failures = 0;
+  #unchangedPolls = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(id: string, reader: TaskReader, config: LiveConfig, logger: Logger, onStop: () => void) {
+    this.#id = id;
+    this.#reader = reader;
+    this.#config = config;
+    this.#logger = logger;
+    this.#onStop = onStop;
+  }
+
+  get watcherCount(): number {
+    return this.#watchers.size;
+  }
+
+  start(): void {
+    // The first look may come from the cache: a watcher gets the current state at once.
+    void this.#poll(false);
+  }
+
+  add(watcher: Watcher): void {
+    this.#watchers.add(watcher);
+    if (this.#last) watcher.push({ kind: 'state', task: this.#last });
+  }
+
+  remove(watcher: Watcher): void {
+    this.#watchers.delete(watcher);
+    if (this.#watchers.size === 0) this.stop();
+  }
+
+  /** Ends every watcher's stream, after an optional last event. */
+  finish(last?: TaskUpdate): void {
+    for (const watcher of this.#watchers) {
+      if (last) watcher.push(last);
+      watcher.end();
+    }
+    this.#watchers.clear();
+    this.stop();
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#onStop();
+  }
+
+  async #poll(fresh: boolean): Promise<void> {
+    let snapshot: TaskSnapshot | null;
+    try {
+      snapshot = await this.#reader.read(this.#id, { fresh });
+    } catch (error) {
+      if (this.#stopped) return;
+      this.#failures++;
+      this.#logger.warn({ taskId: this.#id, failures: this.#failures, err: error }, 'task poll failed');
+      if (this.#failures >= this.#config.maxConsecutiveFailures) {
+        this.finish({ kind: 'error', error: error instanceof Error ? error : new Error(String(error)) });
+        return;
+      }
+      this.#schedule();
+      return;
+    }
+    if (this.#stopped) return;
+    this.#failures = 0;
+    if (snapshot === null) {
+      this.finish({ kind: 'error', error: taskNotFoundError() });
+      return;
+    }
+    if (this.#last && sameState(this.#last, snapshot)) {
+      this.#unchangedPolls++;
+    } else {
+      this.#unchangedPolls = 0;
+      this.#last = snapshot;
+      for (const watcher of this.#watchers) watcher.push({ kind: 'state', task: snapshot });
+    }
+    if (isTerminalStatus(snapshot.status)) {
+      this.finish();
+      return;
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    const delay = nextPollDelayMs(this.#last, this.#unchangedPolls, this.#config);
+    this.#timer = setTimeout(() => void this.#poll(true), delay);
+  }
+}
+
+export class TaskWatchHub {
+  readonly #pollers = new Map<string, TaskPoller>();
+  readonly #reader: TaskReader;
+  readonly #config: LiveConfig;
+  readonly #logger: Logger;
+
+  constructor(reader: TaskReader, config: LiveConfig, logger: Logger) {
+    this.#reader = reader;
+    this.#config = config;
+    this.#logger = logger.child({ component: 'task-watch-hub' });
+  }
+
+  /** Pollers running now (one per watched task id). */
+  get activePollers(): number {
+    return this.#pollers.size;
+  }
+
+  /** Watchers across all tasks. */
+  get activeWatchers(): number {
+    let count = 0;
+    for (const poller of this.#pollers.values()) count += poller.watcherCount;
+    return count;
+  }
+
+  /**
+   * The task's current state at once, then every change, ending after the terminal state or an
+   * error. Returning (the client left) releases the watcher at once, even mid-poll.
+   */
+  watch(id: string): AsyncIterableIterator<TaskUpdate> {
+    return new Repeater<TaskUpdate>(async (push, stop) => {
+      const watcher: Watcher = {
+        push: (update) => void push(update),
+        end: () => stop(),
+      };
+      const poller = this.#pollerFor(id);
+      poller.add(watcher);
+      await stop;
+      poller.remove(watcher);
+    }, new SlidingBuffer(WATCHER_BUFFER));
+  }
+
+  /** Completes every open stream (used on shutdown). */
+  close(): void {
+    for (const poller of [...this.#pollers.values()]) poller.finish();
+  }
+
+  #pollerFor(id: string): TaskPoller {
+    const existing = this.#pollers.get(id);
+    if (existing) return existing;
+    const poller = new TaskPoller(id, this.#reader, this.#config, this.#logger, () => {
+      if (this.#pollers.get(id) === poller) this.#pollers.delete(id);
+    });
+    this.#pollers.set(id, poller);
+    poller.start();
+    return poller;
+  }
+}

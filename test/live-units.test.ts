@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { LiveConfig, TaskCacheConfig } from '../src/config.js';
+import { nextPollDelayMs } from '../src/live/poll-interval.js';
+import { cacheLifetimeMs, InMemoryTaskResultCache } from '../src/live/task-result-cache.js';
+import type { TaskSnapshot } from '../src/upstream/task-snapshot.js';
+
+const live: LiveConfig = { pollMinIntervalMs: 1000, pollMaxIntervalMs: 10_000, pollJitter: 0.2, maxConsecutiveFailures: 3 };
+const cacheConfig: TaskCacheConfig = { pendingTtlMs: 1000, failedTtlMs: 600_000, urlExpiryMarginMs: 300_000, maxEntries: 2 };
+
+function task(overrides: Partial<TaskSnapshot> = {}): TaskSnapshot {
+  return {
+    id: 't',
+    status: 'PROCESSING',
+    upstreamStatus: 'TASK_STATUS_PROCESSING',
+    progressPercent: 10,
+    etaSeconds: null,
+    failureReason: null,
+    videos: [],
+    seed: null,
+    submittedAt: null,
+    completedAt: null,
+    fetchedAt: new Date(),
+    ...overrides,
+  };
+}
+
+describe('nextPollDelayMs', () => {
+  const noJitter = () => 0.5;
+  it('looks several times within the eta, between the minimum and the cap', () => {
+    expect(nextPollDelayMs(task({ etaSeconds: 20 }), 0, live, noJitter)).toBe(5000);
+    expect(nextPollDelayMs(task({ etaSeconds: 2 }), 0, live, noJitter)).toBe(1000);
+    expect(nextPollDelayMs(task({ etaSeconds: 600 }), 0, live, noJitter)).toBe(10_000);
+  });
+
+  it('looks at the shortest interval near the end, and backs off while nothing changes without an eta', () => {
+    expect(nextPollDelayMs(task({ etaSeconds: 40, progressPercent: 95 }), 0, live, noJitter)).toBe(1000);
+    const backoff = [0, 1, 2, 3, 10].map((n) => nextPollDelayMs(task(), n, live, noJitter));
+    expect(backoff).toEqual([1000, 1500, 2250, 3375, 10_000]);
+  });
+
+  it('spreads intervals by up to ±jitter and never beyond the cap', () => {
+    expect(nextPollDelayMs(task({ etaSeconds: 20 }), 0, live, () => 0)).toBe(4000);
+    expect(nextPollDelayMs(task({ etaSeconds: 20 }), 0, live, () => 1)).toBe(6000);
+    expect(nextPollDelayMs(task({ etaSeconds: 600 }), 0, live, () => 1)).toBe(10_000);
+  });
+});
+
+describe('task result cache', () => {
+  const now = Date.parse('2026-11-25T10:00:00Z');
+  const video = (expiresInMs: number) => ({ url: `https://v/${expiresInMs}`, format: 'MP4' as const, expiresAt: new Date(now + expiresInMs) });
+
+  it('keeps successes until the margin before the earliest URL expiry, failures and pending for their bounds', () => {
+    expect(cacheLifetimeMs(task({ status: 'SUCCEEDED', videos: [video(3_600_000), video(1_200_000)] }), cacheConfig, now)).toBe(900_000);
+    expect(cacheLifetimeMs(task({ status: 'SUCCEEDED', videos: [video(60_000)] }), cacheConfig, now)).toBe(0);
+    expect(cacheLifetimeMs(task({ status: 'FAILED' }), cacheConfig, now)).toBe(600_000);
+    expect(cacheLifetimeMs(task({ status: 'QUEUED' }), cacheConfig, now)).toBe(1000);
+    expect(cacheLifetimeMs(task({ status: 'UNKNOWN' }), cacheConfig, now)).toBe(1000);
+  });
+
+  it('is bounded (LRU) and never lets an older read replace a newer one', () => {
+    const cache = new InMemoryTaskResultCache(cacheConfig);
+    const newer = task({ id: 'a', progressPercent: 50, fetchedAt: new Date(Date.now()) });
+    const older = task({ id: 'a', progressPercent: 40, fetchedAt: new Date(Date.now() - 500) });
+    cache.set(newer);
+    cache.set(older);
+    expect(cache.get('a')?.progressPercent).toBe(50);
+    cache.set(task({ id: 'b' }));
+    cache.set(task({ id: 'c' }));
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('c')).toBeDefined();
+  });
+});
