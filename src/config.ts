@@ -78,7 +78,7 @@ const envSchema = z.object({
   SIMULATOR_HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('127.0.0.1'),
   SIMULATOR_PORT: int(0, 65_535, 4010),
   SIMULATOR_API_KEY: z.string().trim().min(8, { error: 'must be at least 8 characters' }).default('sim-local-key'),
-  SIMULATOR_TASK_DURATION_MS: int(0, 600_000, 8_000),
+  SIMULATOR_TASK_DURATION_MS: int(0, 86_400_000, 8_000),
 });
 
 type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,205 @@
+// npm run bench: gateway vs the same read sent straight to the simulator vs a bare Yoga floor, the
+// coalescing of a burst of reads, and 1,000 SSE subscribers on one task. Loopback only; prints a
+// table and writes bench/results.json. Not part of npm test.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
+import { startChild, type Child } from './processes.js';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const SIM_KEY = 'bench-simulator-key';
+const QUERY = 'query Read($id: ID!) { task(id: $id) { id status progressPercent etaSeconds videos { url expiresAt } } }';
+const URL_IN_LOG = /(http:\/\/127\.0\.0\.1:\d+(?:\/graphql)?)/;
+
+interface LoadResult {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(name: string, options: autocannon.Options): Promise<LoadResult> {
+  // A short warm-up first (JIT, connection pools, caches), then the measured run.
+  await autocannon({ ...options, duration: 2, connections: CONNECTIONS });
+  const result = await autocannon({ ...options, duration: DURATION_S, connections: CONNECTIONS });
+  return {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+function graphqlLoad(url: string, id: string): autocannon.Options {
+  return {
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: QUERY, variables: { id }, operationName: 'Read' }),
+  };
+}
+
+async function simulatorStats(simulatorUrl: string): Promise<{ createRequests: number; resultRequests: number }> {
+  const { body } = await request(`${simulatorUrl}/__sim/stats`);
+  return (await body.json()) as { createRequests: number; resultRequests: number };
+}
+
+async function resetSimulatorStats(simulatorUrl: string): Promise<void> {
+  const { body } = await request(`${simulatorUrl}/__sim/stats/reset`, { method: 'POST' });
+  await body.dump();
+}
+
+async function createTask(gatewayUrl: string): Promise<string> {
+  const { body } = await request(gatewayUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation($input: CreateReferenceVideoInput!) { createReferenceVideo(input: $input) { taskId userErrors { message } } }',
+      variables: { input: { prompt: '@1 runs a benchmark', subjects: [{ id: '1', images: ['https://example.com/a.png'] }] } },
+    }),
+  });
+  const json = (await body.json()) as { data: { createReferenceVideo: { taskId: string } } };
+  return json.data.createReferenceVideo.taskId;
+}
+
+async function startPair(taskDurationMs: number, gatewayEnv: Record<string, string> = {}): Promise<{ simulator: Child; gateway: Child }> {
+  const simulator = await startChild('src/simulator/main.ts', { SIMULATOR_PORT: '0', SIMULATOR_API_KEY: SIM_KEY, SIMULATOR_TASK_DURATION_MS: String(taskDurationMs) }, URL_IN_LOG);
+  const gateway = await startChild(
+    'src/main.ts',
+    { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', UPSTREAM_API_KEY: SIM_KEY, UPSTREAM_BASE_URL: simulator.url, ...gatewayEnv },
+    /"url":"(http:\/\/127\.0\.0\.1:\d+\/graphql)"/,
+  );
+  return { simulator, gateway };
+}
+
+async function throughput() {
+  const { simulator, gateway } = await startPair(3_600_000);
+  const floor = await startChild('scripts/bench/floor-server.ts', {}, URL_IN_LOG);
+  try {
+    const pendingId = await createTask(gateway.url);
+    const terminalId = 'demo-succeeded';
+    const direct = (id: string): autocannon.Options => ({
+      url: `${simulator.url}/v3/async/task-result?task_id=${encodeURIComponent(id)}`,
+      headers: { authorization: `Bearer ${SIM_KEY}` },
+    });
+    const results = [
+      await load('floor: bare Yoga, constant', graphqlLoad(floor.url, 'floor-task')),
+      await load('direct: simulator GET, pending', direct(pendingId)),
+      await load('direct: simulator GET, terminal', direct(terminalId)),
+      await load('gateway: task query, pending', graphqlLoad(gateway.url, pendingId)),
+      await load('gateway: task query, terminal', graphqlLoad(gateway.url, terminalId)),
+    ];
+    return { results, gatewayPeakRssMiB: gateway.peakRssMiB() };
+  } finally {
+    await Promise.all([gateway.stop(), simulator.stop(), floor.stop()]);
+  }
+}
+
+async function burstOfReads(count: number) {
+  const { simulator, gateway } = await startPair(3_600_000);
+  const agent = new Agent({ connections: count });
+  try {
+    const id = await createTask(gateway.url);
+    await resetSimulatorStats(simulator.url);
+    const body = JSON.stringify({ query: QUERY, variables: { id } });
+    const started = performance.now();
+    const statuses = await Promise.all(
+      Array.from({ length: count }, async () => {
+        const response = await request(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, dispatcher: agent });
+        await response.body.dump();
+        return response.statusCode;
+      }),
+    );
+    const elapsedMs = performance.now() - started;
+    const { resultRequests } = await simulatorStats(simulator.url);
+    return {
+      clientRequests: count,
+      ok: statuses.filter((s) => s === 200).length,
+      upstreamCalls: resultRequests,
+      upstreamPerClientRequest: resultRequests / count,
+      elapsedMs: Math.round(elapsedMs),
+    };
+  } finally {
+    await agent.close();
+    await Promise.all([gateway.stop(), simulator.stop()]);
+  }
+}
+
+async function sseSubscribers(count: number, taskDurationMs: number) {
+  const { simulator, gateway } = await startPair(taskDurationMs);
+  const agent = new Agent({ connections: count + 10, bodyTimeout: 0 });
+  try {
+    const id = await createTask(gateway.url);
+    await resetSimulatorStats(simulator.url);
+    const started = performance.now();
+    const body = JSON.stringify({ query: 'subscription($id: ID!) { taskUpdates(id: $id) { status progressPercent } }', variables: { id } });
+    const outcomes = await Promise.all(
+      Array.from({ length: count }, async () => {
+        const response = await request(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body,
+          dispatcher: agent,
+        });
+        let text = '';
+        for await (const chunk of response.body) text += String(chunk);
+        return { events: (text.match(/event: next/g) ?? []).length, completed: text.includes('event: complete'), succeeded: text.includes('SUCCEEDED') };
+      }),
+    );
+    const elapsedMs = performance.now() - started;
+    const { resultRequests } = await simulatorStats(simulator.url);
+    // The poller's shortest interval is 1 s by default: more calls than seconds would mean more than one poller.
+    const intervals = elapsedMs / 1000;
+    return {
+      subscribers: count,
+      completed: outcomes.filter((o) => o.completed && o.succeeded).length,
+      eventsPerSubscriber: Math.round(outcomes.reduce((sum, o) => sum + o.events, 0) / count),
+      durationMs: Math.round(elapsedMs),
+      upstreamCalls: resultRequests,
+      upstreamCallsPerSecond: Number((resultRequests / intervals).toFixed(2)),
+      gatewayPeakRssMiB: Math.round(gateway.peakRssMiB()),
+    };
+  } finally {
+    await agent.close();
+    await Promise.all([gateway.stop(), simulator.stop()]);
+  }
+}
+
+function ratio(a: number, b: number): number {
+  return Number((a / b).toFixed(2));
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+console.log(`machine: ${machine}`);
+console.log(`load: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per run after a 2 s warm-up\n`);
+
+const scenario1 = await throughput();
+const by = (name: string) => scenario1.results.find((r) => r.name.startsWith(name))!;
+const floor = by('floor');
+console.table(scenario1.results.map((r) => ({ ...r, 'vs floor': ratio(r.requestsPerSecond, floor.requestsPerSecond) })));
+const ratios = {
+  pendingGatewayOverFloor: ratio(by('gateway: task query, pending').requestsPerSecond, floor.requestsPerSecond),
+  terminalGatewayOverFloor: ratio(by('gateway: task query, terminal').requestsPerSecond, floor.requestsPerSecond),
+  pendingGatewayOverDirect: ratio(by('gateway: task query, pending').requestsPerSecond, by('direct: simulator GET, pending').requestsPerSecond),
+  terminalGatewayOverDirect: ratio(by('gateway: task query, terminal').requestsPerSecond, by('direct: simulator GET, terminal').requestsPerSecond),
+};
+console.table(ratios);
+
+const scenario2 = await burstOfReads(1000);
+console.log('\n1,000 concurrent task queries for one pending task');
+console.table(scenario2);
+
+const scenario3 = await sseSubscribers(1000, Number(process.env.BENCH_SSE_TASK_MS ?? 20_000));
+console.log('\n1,000 SSE subscribers to one pending task until it completes');
+console.table(scenario3);
+
+mkdirSync(new URL('../../bench', import.meta.url), { recursive: true });
+const out = new URL('../../bench/results.json', import.meta.url);
+writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, connections: CONNECTIONS, durationSeconds: DURATION_S, throughput: scenario1, ratios, burstOfReads: scenario2, sseSubscribers: scenario3 }, null, 2)}\n`);
+console.log(`\nwrote ${out.pathname}`);

@@ -1,0 +1,48 @@
+// Child processes for the benchmark: each on its own event loop, as in production.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+const root = new URL('../..', import.meta.url);
+
+export interface Child {
+  process: ChildProcess;
+  /** The first URL the child printed (plain or in a JSON log line). */
+  url: string;
+  /** Peak resident set size so far, in MiB (Linux VmHWM). */
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const match = urlPattern.exec(line);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before printing its URL`)));
+    setTimeout(() => reject(new Error(`${script} printed no URL within 20 s`)), 20_000).unref();
+  });
+  child.stdout!.resume();
+  return {
+    process: child,
+    url,
+    peakRssMiB() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return kib / 1024;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
