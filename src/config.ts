@@ -65,6 +65,8 @@ const envSchema = z.object({
   IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
   // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
   CREATE_MAX_BODY_BYTES: int(1024, 20_000_000, 20_000_000),
+  // Yoga has no request body limit of its own; a create carries at most ~20 MB of images.
+  REQUEST_MAX_BODY_BYTES: int(1024, 100_000_000, 25_000_000),
 
   LIVE_POLL_MIN_INTERVAL_MS: int(100, 60_000, 1_000),
   LIVE_POLL_MAX_INTERVAL_MS: int(100, 300_000, 10_000),
@@ -134,6 +136,7 @@ export interface Config {
   limits: {
     imageMaxDecodedBytes: number;
     createMaxBodyBytes: number;
+    requestMaxBodyBytes: number;
   };
   live: LiveConfig;
   taskCache: TaskCacheConfig;
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       imageMaxDecodedBytes: e.IMAGE_MAX_DECODED_BYTES,
       createMaxBodyBytes: e.CREATE_MAX_BODY_BYTES,
+      requestMaxBodyBytes: e.REQUEST_MAX_BODY_BYTES,
     },
     live: {
       pollMinIntervalMs: e.LIVE_POLL_MIN_INTERVAL_MS,

@@ -2,6 +2,8 @@
 // in it), the shared task reader and watch hub, and the request's AbortSignal so a departed
 // client stops waiting.
 import DataLoader from 'dataloader';
+import type { TaskCacheConfig } from './config.js';
+import { ResponseLifetime } from './live/response-lifetime.js';
 import type { TaskReader } from './live/task-reader.js';
 import type { TaskWatchHub } from './live/task-watch-hub.js';
 import type { UpstreamClient } from './upstream/client.js';
@@ -19,7 +21,10 @@ export interface GatewayContext {
   /** Shared pollers for subscriptions; events never go through the per-request loader. */
   live: TaskWatchHub;
   limits: RequestLimits;
-  signal: AbortSignal;
+  /** How long this response may be reused by the response cache. */
+  responseLifetime: ResponseLifetime;
+  /** Read lazily: creating a request's AbortSignal costs, and cached answers never need one. */
+  readonly signal: AbortSignal;
 }
 
 export interface ContextDependencies {
@@ -27,16 +32,26 @@ export interface ContextDependencies {
   tasks: TaskReader;
   live: TaskWatchHub;
   limits: RequestLimits;
+  taskCache: TaskCacheConfig;
 }
 
 function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
-export function createTaskLoader(tasks: TaskReader, signal: AbortSignal | undefined): DataLoader<string, TaskSnapshot | null> {
+export function createTaskLoader(
+  tasks: TaskReader,
+  signal: () => AbortSignal,
+  onRead: (snapshot: TaskSnapshot | null) => void = () => {},
+): DataLoader<string, TaskSnapshot | null> {
   // The upstream has no batch read, so a batch is parallel single reads (each cached and
   // single-flight in the reader); one failing id must not fail its neighbours, hence Error values.
-  return new DataLoader(async (ids) => Promise.all(ids.map((id) => tasks.read(id, { signal }).catch(toError))));
+  const readOne = async (id: string): Promise<TaskSnapshot | null> => {
+    const snapshot = tasks.cached(id) ?? (await tasks.read(id, { signal: signal() }));
+    onRead(snapshot);
+    return snapshot;
+  };
+  return new DataLoader(async (ids) => Promise.all(ids.map((id) => readOne(id).catch(toError))));
 }
 
 /**
@@ -50,13 +65,18 @@ interface InitialContext {
 
 export function createContextFactory(deps: ContextDependencies) {
   return (initial: InitialContext): GatewayContext => {
-    const signal = initial.signal ?? initial.request?.signal ?? new AbortController().signal;
+    let signal: AbortSignal | undefined;
+    const getSignal = () => (signal ??= initial.signal ?? initial.request?.signal ?? new AbortController().signal);
+    const responseLifetime = new ResponseLifetime(deps.taskCache);
     return {
       upstream: deps.upstream,
-      taskLoader: createTaskLoader(deps.tasks, signal),
+      taskLoader: createTaskLoader(deps.tasks, getSignal, (snapshot) => responseLifetime.noteRead(snapshot)),
       live: deps.live,
       limits: deps.limits,
-      signal,
+      responseLifetime,
+      get signal() {
+        return getSignal();
+      },
     };
   };
 }

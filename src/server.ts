@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { attachGraphQLWebSocket } from './graphql-ws.js';
+import { CachedResponses } from './http/cached-responses.js';
+import { createGraphQLRequestHandler } from './http/graphql-request-handler.js';
 import { createTaskResultCache } from './live/task-result-cache.js';
 import { TaskReader } from './live/task-reader.js';
 import { TaskWatchHub } from './live/task-watch-hub.js';
@@ -51,8 +53,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const upstream = new UpstreamClient(upstreamConfig, logger);
   const tasks = new TaskReader(upstream, createTaskResultCache(config.taskCache));
   const live = new TaskWatchHub(tasks, config.live, logger);
-  const yoga = createGatewayYoga({ config, upstream, tasks, live, logger });
-  const server = createServer(yoga);
+  const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
+  const yoga = createGatewayYoga({ config, upstream, tasks, live, responses, logger });
+  const handle = createGraphQLRequestHandler({ yoga, responses, maxBodyBytes: config.limits.requestMaxBodyBytes });
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'request handler failed');
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Unexpected error."}]}');
+    });
+  });
   const webSocket = attachGraphQLWebSocket(server, yoga);
 
   await new Promise<void>((resolve, reject) => {

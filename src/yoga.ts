@@ -8,6 +8,8 @@ import type { TaskReader } from './live/task-reader.js';
 import type { TaskWatchHub } from './live/task-watch-hub.js';
 import type { Logger } from './logger.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
+import { useResponseCapture } from './plugins/use-response-capture.js';
+import type { CachedResponses, ResponseCacheSlot } from './http/cached-responses.js';
 import { createErrorMasker } from './schema/errors.js';
 import { schema } from './schema/index.js';
 import type { UpstreamClient } from './upstream/client.js';
@@ -17,7 +19,14 @@ export interface GatewayParts {
   upstream: UpstreamClient;
   tasks: TaskReader;
   live: TaskWatchHub;
+  /** Finished responses kept for the HTTP layer; undefined when the task cache is off. */
+  responses: CachedResponses | undefined;
   logger: Logger;
+}
+
+/** What the HTTP layer hands Yoga with each request, besides the request itself. */
+export interface GatewayServerContext {
+  responseCacheSlot?: ResponseCacheSlot;
 }
 
 /** Yoga's own log lines go through pino, so they share format, level and redaction. */
@@ -33,8 +42,8 @@ function toYogaLogger(logger: Logger): YogaLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-export function createGatewayYoga({ config, upstream, tasks, live, logger }: GatewayParts) {
-  return createYoga({
+export function createGatewayYoga({ config, upstream, tasks, live, responses, logger }: GatewayParts) {
+  return createYoga<GatewayServerContext>({
     schema,
     graphqlEndpoint: '/graphql',
     context: createContextFactory({
@@ -45,13 +54,17 @@ export function createGatewayYoga({ config, upstream, tasks, live, logger }: Gat
         imageMaxDecodedBytes: config.limits.imageMaxDecodedBytes,
         createMaxBodyBytes: config.limits.createMaxBodyBytes,
       },
+      taskCache: config.taskCache,
     }),
     // isDev false: a developer's machine masks errors exactly like production does.
     maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
     logging: toYogaLogger(logger),
     graphiql: { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY, subscriptionsProtocol: 'SSE' },
     landingPage: false,
-    plugins: [useNoProxyBuffering()],
+    plugins: [
+      useNoProxyBuffering(),
+      ...(responses ? [useResponseCapture(responses)] : []),
+    ],
   });
 }
 

@@ -230,3 +230,64 @@ describe('status-aware caching for queries', () => {
     expect(body.data.task.id).toBe(id);
   });
 });
+
+describe('response cache (early answers for repeated queries)', () => {
+  const READ = 'query($id: ID!) { task(id: $id) { id status } }';
+
+  it('does not reuse a response that holds an unknown task', async () => {
+    const s = await stack();
+    s.simulator.resetStats();
+    for (let i = 0; i < 3; i++) expect((await s.graphql(READ, { id: 'nope' })).body.data.task).toBeNull();
+    expect(s.simulator.stats().resultRequests).toBe(3);
+  });
+
+  it('answers a repeated terminal query without an upstream call, and a new variable is a new entry', async () => {
+    const s = await stack();
+    await s.graphql(READ, { id: 'demo-succeeded' });
+    s.simulator.resetStats();
+    const again = await s.graphql(READ, { id: 'demo-succeeded' });
+    expect(again.body.data.task.status).toBe('SUCCEEDED');
+    expect(s.simulator.stats().resultRequests).toBe(0);
+    await s.graphql(READ, { id: 'demo-failed' });
+    expect(s.simulator.stats().resultRequests).toBe(1);
+  });
+});
+
+describe('the HTTP layer in front of Yoga', () => {
+  it('answers a query asked over SSE as an event stream every time, never from the JSON cache', async () => {
+    const s = await stack();
+    const ask = async () => {
+      const response = await fetch(`${s.gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: '{ task(id: "demo-succeeded") { status } }' }),
+      });
+      return { type: response.headers.get('content-type'), text: await response.text() };
+    };
+    for (let i = 0; i < 2; i++) {
+      const { type, text } = await ask();
+      expect(type).toMatch(/^text\/event-stream/);
+      expect(text).toContain('event: next');
+    }
+  });
+
+  it('refuses a request body over REQUEST_MAX_BODY_BYTES with 413, before Yoga sees it', async () => {
+    const s = await stack({ REQUEST_MAX_BODY_BYTES: '2048' });
+    const response = await fetch(`${s.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ __typename }`, variables: { pad: 'x'.repeat(4096) } }),
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('keeps content negotiation: a repeat with another Accept header is answered in its own format', async () => {
+    const s = await stack();
+    const ask = async (accept: string) =>
+      (await fetch(`${s.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: JSON.stringify({ query: '{ task(id: "demo-failed") { status } }' }) })).headers.get('content-type');
+    expect(await ask('application/graphql-response+json')).toMatch(/^application\/graphql-response\+json/);
+    expect(await ask('application/graphql-response+json')).toMatch(/^application\/graphql-response\+json/);
+    expect(await ask('application/json')).toMatch(/^application\/json/);
+  });
+});

@@ -1,0 +1,44 @@
+// Keeps the finished response of a successful task query, for the HTTP layer to answer repeats
+// with (see http/graphql-request-handler.ts). Only queries without errors that read at least one
+// task, and only for as long as the staleest task in them may be served.
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { GatewayContext } from '../context.js';
+import type { CachedResponses, ResponseCacheSlot } from '../http/cached-responses.js';
+
+interface SlotContext {
+  responseCacheSlot?: ResponseCacheSlot;
+}
+
+// Headers that belong to one response, not to a reused one.
+const PER_RESPONSE_HEADERS = new Set(['date', 'content-length', 'connection', 'keep-alive', 'transfer-encoding']);
+
+export function useResponseCapture(responses: CachedResponses): Plugin {
+  return {
+    onExecute({ args }) {
+      const context = args.contextValue as Partial<GatewayContext> & SlotContext;
+      const slot = context.responseCacheSlot;
+      if (!slot || getOperationAST(args.document, args.operationName)?.operation !== 'query') return undefined;
+      return {
+        onExecuteDone({ result }) {
+          if (Symbol.asyncIterator in result || result.errors?.length) return;
+          const ttlMs = context.responseLifetime?.remainingMs() ?? 0;
+          if (ttlMs <= 0) return;
+          slot.result = result;
+          slot.ttlMs = ttlMs;
+        },
+      };
+    },
+    onResponse({ response, serverContext }) {
+      const slot = (serverContext as SlotContext).responseCacheSlot;
+      if (!slot?.result || slot.ttlMs === undefined || response.status !== 200) return;
+      // Only a single JSON result is replayed: never an event stream or a multipart answer.
+      if (!/^application\/(graphql-response\+)?json/.test(response.headers.get('content-type') ?? '')) return;
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        if (!PER_RESPONSE_HEADERS.has(name)) headers[name] = value;
+      });
+      responses.set(slot.key, { body: Buffer.from(JSON.stringify(slot.result)), headers }, slot.ttlMs);
+    },
+  };
+}
