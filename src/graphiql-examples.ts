@@ -1,6 +1,6 @@
 // The operations GraphiQL opens with. They work as-is against the embedded simulator: the create
 // reads its own task in the same operation, and `demo-succeeded` is a task the simulator always has.
-export const GRAPHIQL_DEFAULT_QUERY = `# Welcome! Run CreateVideo, then copy its taskId into ReadTask (or read the demo task as it is).
+export const GRAPHIQL_DEFAULT_QUERY = `# Welcome! Run CreateVideo, then copy its taskId into ReadTask or WatchTask (or use the demo task as it is).
 # Against the embedded simulator a task moves QUEUED -> PROCESSING -> SUCCEEDED in a few seconds.
 
 mutation CreateVideo {
@@ -32,6 +32,17 @@ query ReadTask {
     seed
     submittedAt
     completedAt
+  }
+}
+
+# Live progress without polling: the current state at once, then every change, until the task ends.
+subscription WatchTask {
+  taskUpdates(id: "demo-succeeded") {
+    id
+    status
+    progressPercent
+    etaSeconds
+    videos { url expiresAt }
   }
 }
 `;

@@ -79,6 +79,14 @@ describe('npm start (src/main.ts)', () => {
     expect(read.errors).toBeUndefined();
     expect(read.data?.task).toMatchObject({ id: 'demo-succeeded', status: 'SUCCEEDED', isTerminal: true });
     expect(read.data?.task.videos[0].url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/videos\//);
+    const watch = await fetch(url!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: GRAPHIQL_DEFAULT_QUERY, operationName: 'WatchTask' }),
+    });
+    const events = await watch.text();
+    expect(events).toContain('"status":"SUCCEEDED"');
+    expect(events).toContain('event: complete');
 
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');

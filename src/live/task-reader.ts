@@ -14,12 +14,6 @@ export interface ReadOptions {
   signal?: AbortSignal | undefined;
 }
 
-export interface TaskReadStats {
-  cacheHits: number;
-  cacheMisses: number;
-  upstreamReads: number;
-}
-
 function abandonable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -43,7 +37,6 @@ export class TaskReader {
   readonly #source: TaskSource;
   readonly #cache: TaskResultCache;
   readonly #inFlight = new Map<string, Promise<TaskSnapshot | null>>();
-  readonly stats: TaskReadStats = { cacheHits: 0, cacheMisses: 0, upstreamReads: 0 };
 
   constructor(source: TaskSource, cache: TaskResultCache) {
     this.#source = source;
@@ -58,15 +51,10 @@ export class TaskReader {
   read(id: string, options: ReadOptions = {}): Promise<TaskSnapshot | null> {
     if (!options.fresh) {
       const hit = this.#cache.get(id);
-      if (hit) {
-        this.stats.cacheHits++;
-        return Promise.resolve(hit);
-      }
-      this.stats.cacheMisses++;
+      if (hit) return Promise.resolve(hit);
     }
     let flight = this.#inFlight.get(id);
     if (!flight) {
-      this.stats.upstreamReads++;
       // No caller's signal here: one client leaving must not fail the others waiting on this call.
       flight = this.#source
         .getTask(id)
