@@ -5,7 +5,7 @@ import DataLoader from 'dataloader';
 import type { TaskCacheConfig } from './config.js';
 import { ResponseLifetime } from './live/response-lifetime.js';
 import type { TaskReader } from './live/task-reader.js';
-import type { TaskWatchHub } from './live/task-watch-hub.js';
+import type { TaskUpdateSource } from './live/task-watch-hub.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { TaskSnapshot } from './upstream/task-snapshot.js';
 import type { ValidationLimits } from './create-video/validate-input.js';
@@ -19,7 +19,7 @@ export interface GatewayContext {
   /** Reads tasks by id; the same id twice in one operation costs one read. */
   taskLoader: DataLoader<string, TaskSnapshot | null>;
   /** Shared pollers for subscriptions; events never go through the per-request loader. */
-  live: TaskWatchHub;
+  live: TaskUpdateSource;
   limits: RequestLimits;
   /** How long this response may be reused by the response cache. */
   responseLifetime: ResponseLifetime;
@@ -30,7 +30,7 @@ export interface GatewayContext {
 export interface ContextDependencies {
   upstream: UpstreamClient;
   tasks: TaskReader;
-  live: TaskWatchHub;
+  live: TaskUpdateSource;
   limits: RequestLimits;
   taskCache: TaskCacheConfig;
 }

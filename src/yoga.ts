@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { createContextFactory } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
 import type { TaskReader } from './live/task-reader.js';
-import type { TaskWatchHub } from './live/task-watch-hub.js';
+import type { TaskUpdateSource } from './live/task-watch-hub.js';
 import type { Logger } from './logger.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
 import { useResponseCapture } from './plugins/use-response-capture.js';
@@ -18,7 +18,7 @@ export interface GatewayParts {
   config: Config;
   upstream: UpstreamClient;
   tasks: TaskReader;
-  live: TaskWatchHub;
+  live: TaskUpdateSource;
   /** Finished responses kept for the HTTP layer; undefined when the task cache is off. */
   responses: CachedResponses | undefined;
   logger: Logger;

@@ -147,6 +147,23 @@ describe('the shared poller', () => {
     expect(s.simulator.stats().resultRequests).toBe(readsAfterLeave);
   });
 
+  it('an SSE client that disconnects stops the poller too', async () => {
+    const s = await stack({}, 60_000);
+    const id = await createTask(s);
+    const controller = new AbortController();
+    const response = await fetch(`${s.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: SUBSCRIPTION, variables: { id } }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    expect(s.gateway.live.activeWatchers).toBe(1);
+    controller.abort();
+    await expect.poll(() => s.gateway.live.activePollers, { timeout: 2000 }).toBe(0);
+  });
+
   it('SSE responses carry X-Accel-Buffering: no and keep-alive pings', async () => {
     const s = await stack({}, 60_000);
     const id = await createTask(s);

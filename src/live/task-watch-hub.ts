@@ -130,7 +130,15 @@ class TaskPoller {
   }
 }
 
-export class TaskWatchHub {
+/** What subscriptions need of live task state; an in-process hub today, a shared one later. */
+export interface TaskUpdateSource {
+  watch(id: string): AsyncIterableIterator<TaskUpdate>;
+  readonly activePollers: number;
+  readonly activeWatchers: number;
+  close(): void;
+}
+
+export class TaskWatchHub implements TaskUpdateSource {
   readonly #pollers = new Map<string, TaskPoller>();
   readonly #reader: TaskReader;
   readonly #config: LiveConfig;
