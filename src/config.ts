@@ -1,6 +1,8 @@
 // The one place that reads the environment. Every setting has a default, is validated at start-up,
 // and a bad value stops the process with a one-line message naming the variable.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseClientKeys, type ClientKey } from './auth/client-keys.js';
 
 const MiB = 1024 * 1024;
 
@@ -50,6 +52,14 @@ const envSchema = z.object({
   HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('0.0.0.0'),
   PORT: int(0, 65_535, 4000),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000),
+
+  GATEWAY_API_KEYS: optionalSecret,
+  GATEWAY_API_KEYS_FILE: z.string().trim().optional(),
+  GATEWAY_ALLOW_ANONYMOUS: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
+  GATEWAY_ID_SECRET: optionalSecret,
 
   UPSTREAM_API_KEY: optionalSecret,
   UPSTREAM_BASE_URL: httpUrl('https://api.highwayapi.ai'),
@@ -125,6 +135,13 @@ export interface TaskCacheConfig {
   maxEntries: number;
 }
 
+export interface AuthConfig {
+  /** Undefined: the gateway is open (no client keys). */
+  clients: ClientKey[] | undefined;
+  /** Signs the task ids handed to tenants; set whenever clients are. */
+  idSecret: string | undefined;
+}
+
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
@@ -132,6 +149,7 @@ export interface Config {
   port: number;
   /** On shutdown, in-flight requests get this long to finish before their connections are cut. */
   shutdownGraceMs: number;
+  auth: AuthConfig;
   upstream: UpstreamConfig;
   limits: {
     imageMaxDecodedBytes: number;
@@ -155,6 +173,38 @@ function crossCheck(e: Env): string | undefined {
   return undefined;
 }
 
+const ID_SECRET_MIN_LENGTH = 32;
+
+function loadAuth(e: Env): AuthConfig {
+  if (e.GATEWAY_API_KEYS !== undefined && e.GATEWAY_API_KEYS_FILE) {
+    throw new ConfigError('Invalid configuration: set GATEWAY_API_KEYS or GATEWAY_API_KEYS_FILE, not both');
+  }
+  let source: { name: string; text: string } | undefined;
+  if (e.GATEWAY_API_KEYS !== undefined) source = { name: 'GATEWAY_API_KEYS', text: e.GATEWAY_API_KEYS };
+  if (e.GATEWAY_API_KEYS_FILE) {
+    try {
+      source = { name: 'GATEWAY_API_KEYS_FILE', text: readFileSync(e.GATEWAY_API_KEYS_FILE, 'utf8') };
+    } catch {
+      throw new ConfigError(`Invalid configuration: GATEWAY_API_KEYS_FILE cannot be read (${JSON.stringify(e.GATEWAY_API_KEYS_FILE)})`);
+    }
+  }
+  if (source === undefined) {
+    if (e.NODE_ENV === 'production' && !e.GATEWAY_ALLOW_ANONYMOUS) {
+      throw new ConfigError(
+        'Invalid configuration: NODE_ENV=production needs client keys (GATEWAY_API_KEYS or GATEWAY_API_KEYS_FILE), or GATEWAY_ALLOW_ANONYMOUS=true for an open gateway',
+      );
+    }
+    return { clients: undefined, idSecret: e.GATEWAY_ID_SECRET };
+  }
+  const parsed = parseClientKeys(source.text, { comments: source.name === 'GATEWAY_API_KEYS_FILE' });
+  if (!parsed.ok) throw new ConfigError(`Invalid configuration: ${source.name} ${parsed.problem}`);
+  // Ids must verify after a restart and on every replica, so the secret cannot be made up here.
+  if (e.GATEWAY_ID_SECRET === undefined || e.GATEWAY_ID_SECRET.length < ID_SECRET_MIN_LENGTH) {
+    throw new ConfigError(`Invalid configuration: GATEWAY_ID_SECRET must be set to at least ${ID_SECRET_MIN_LENGTH} characters when client keys are set`);
+  }
+  return { clients: parsed.keys, idSecret: e.GATEWAY_ID_SECRET };
+}
+
 /** Reads and validates the settings; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -169,12 +219,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const conflict = crossCheck(e);
   if (conflict !== undefined) throw new ConfigError(`Invalid configuration: ${conflict}`);
+  const auth = loadAuth(e);
   return {
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    auth,
     upstream: {
       apiKey: e.UPSTREAM_API_KEY,
       baseUrl: e.UPSTREAM_BASE_URL,

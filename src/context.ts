@@ -2,6 +2,7 @@
 // in it), the shared task reader and watch hub, and the request's AbortSignal so a departed
 // client stops waiting.
 import DataLoader from 'dataloader';
+import type { TaskIdCodec } from './auth/task-ids.js';
 import type { TaskCacheConfig } from './config.js';
 import { ResponseLifetime } from './live/response-lifetime.js';
 import type { TaskReader } from './live/task-reader.js';
@@ -15,6 +16,10 @@ export interface RequestLimits extends ValidationLimits {
 }
 
 export interface GatewayContext {
+  /** The caller's tenant; null when the gateway runs without client keys. */
+  tenant: string | null;
+  /** Turns upstream task ids into the ids this caller sees, and back (null: not this caller's). */
+  ids: TaskIdCodec;
   upstream: UpstreamClient;
   /** Reads tasks by id; the same id twice in one operation costs one read. */
   taskLoader: DataLoader<string, TaskSnapshot | null>;
@@ -28,6 +33,7 @@ export interface GatewayContext {
 }
 
 export interface ContextDependencies {
+  ids: TaskIdCodec;
   upstream: UpstreamClient;
   tasks: TaskReader;
   live: TaskUpdateSource;
@@ -61,6 +67,8 @@ export function createTaskLoader(
 interface InitialContext {
   request?: { signal?: AbortSignal } | undefined;
   signal?: AbortSignal | undefined;
+  /** Set by the HTTP layer or the WebSocket handshake after authentication. */
+  caller?: { tenant: string | null } | undefined;
 }
 
 export function createContextFactory(deps: ContextDependencies) {
@@ -69,6 +77,8 @@ export function createContextFactory(deps: ContextDependencies) {
     const getSignal = () => (signal ??= initial.signal ?? initial.request?.signal ?? new AbortController().signal);
     const responseLifetime = new ResponseLifetime(deps.taskCache);
     return {
+      tenant: initial.caller?.tenant ?? null,
+      ids: deps.ids,
       upstream: deps.upstream,
       taskLoader: createTaskLoader(deps.tasks, getSignal, (snapshot) => responseLifetime.noteRead(snapshot)),
       live: deps.live,

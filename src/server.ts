@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { ClientKeyring } from './auth/client-keys.js';
 import { attachGraphQLWebSocket } from './graphql-ws.js';
 import { CachedResponses } from './http/cached-responses.js';
 import { createGraphQLRequestHandler } from './http/graphql-request-handler.js';
@@ -55,7 +56,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const live = new TaskWatchHub(tasks, config.live, logger);
   const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
   const yoga = createGatewayYoga({ config, upstream, tasks, live, responses, logger });
-  const handle = createGraphQLRequestHandler({ yoga, responses, maxBodyBytes: config.limits.requestMaxBodyBytes });
+  const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
+  if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
+  const handle = createGraphQLRequestHandler({ yoga, responses, maxBodyBytes: config.limits.requestMaxBodyBytes, keyring });
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       logger.error({ err: error }, 'request handler failed');
@@ -63,7 +66,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       else res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Unexpected error."}]}');
     });
   });
-  const webSocket = attachGraphQLWebSocket(server, yoga);
+  const webSocket = attachGraphQLWebSocket(server, yoga, keyring);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,6 +1,7 @@
 // Builds the GraphQL server from explicit parts. It does not listen: server.ts does, and tests can
 // call `yoga.fetch` or mount it on a real port.
 import { createYoga, type YogaLogger } from 'graphql-yoga';
+import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
 import type { Config } from './config.js';
 import { createContextFactory } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
@@ -26,6 +27,8 @@ export interface GatewayParts {
 
 /** What the HTTP layer hands Yoga with each request, besides the request itself. */
 export interface GatewayServerContext {
+  /** Who is calling, once the HTTP layer has authenticated the request. */
+  caller?: { tenant: string | null };
   responseCacheSlot?: ResponseCacheSlot;
 }
 
@@ -47,6 +50,7 @@ export function createGatewayYoga({ config, upstream, tasks, live, responses, lo
     schema,
     graphqlEndpoint: '/graphql',
     context: createContextFactory({
+      ids: config.auth.clients && config.auth.idSecret ? new SignedTaskIds(config.auth.idSecret) : verbatimTaskIds,
       upstream,
       tasks,
       live,

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -41,6 +44,33 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('short');
     }
+  });
+
+  it('reads client keys from GATEWAY_API_KEYS or a file with comments, never both, and needs an id secret with them', () => {
+    const secret = { GATEWAY_ID_SECRET: 's'.repeat(32) };
+    expect(loadConfig({ GATEWAY_API_KEYS: 'shop:k-1234567890abcdef, studio:k-abcdef1234567890', ...secret }).auth.clients).toEqual([
+      { tenant: 'shop', key: 'k-1234567890abcdef' },
+      { tenant: 'studio', key: 'k-abcdef1234567890' },
+    ]);
+    const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.txt');
+    writeFileSync(file, '# rotation in progress\nshop:k-1234567890abcdef\nshop:k-abcdef1234567890 # new\n\n');
+    expect(loadConfig({ GATEWAY_API_KEYS_FILE: file, ...secret }).auth.clients?.map((c) => c.tenant)).toEqual(['shop', 'shop']);
+    expect(() => loadConfig({ GATEWAY_API_KEYS: 'a:k-1234567890abcdef', GATEWAY_API_KEYS_FILE: file, ...secret })).toThrow(/not both/);
+    expect(() => loadConfig({ GATEWAY_API_KEYS: 'shop:k-1234567890abcdef' })).toThrow(/GATEWAY_ID_SECRET/);
+    for (const bad of ['shop', 'sh op:k-1234567890abcdef', 'shop:short', 'a:k-1234567890abcdef,b:k-1234567890abcdef']) {
+      expect(() => loadConfig({ GATEWAY_API_KEYS: bad, ...secret })).toThrow(/^Invalid configuration: GATEWAY_API_KEYS /);
+    }
+    try {
+      loadConfig({ GATEWAY_API_KEYS: 'shop:short-secret', ...secret });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('short-secret');
+    }
+  });
+
+  it('refuses an open gateway in production unless GATEWAY_ALLOW_ANONYMOUS=true', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/GATEWAY_ALLOW_ANONYMOUS/);
+    expect(loadConfig({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true' }).auth.clients).toBeUndefined();
+    expect(() => loadConfig({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'yes' })).toThrow(/GATEWAY_ALLOW_ANONYMOUS must be true or false/);
   });
 
   it('treats an empty UPSTREAM_API_KEY as unset and strips a trailing slash from the base URL', () => {

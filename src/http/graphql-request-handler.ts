@@ -6,6 +6,7 @@
 // request ids, metrics) belongs in this handler before the cache lookup, or in the cache key.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientKeyring } from '../auth/client-keys.js';
 import type { CachedResponses, ResponseCacheSlot } from './cached-responses.js';
 import type { GatewayYoga } from '../yoga.js';
 
@@ -14,6 +15,8 @@ export interface GraphQLRequestHandlerOptions {
   /** Undefined: no response cache, every request goes to Yoga as it is. */
   responses: CachedResponses | undefined;
   maxBodyBytes: number;
+  /** Undefined: an open gateway (no client keys). */
+  keyring: ClientKeyring | undefined;
 }
 
 type BodyRead = { kind: 'ok'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
@@ -39,36 +42,58 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRead> {
   });
 }
 
-function writeJsonError(res: ServerResponse, status: number, message: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST' } }] });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+function writeJsonError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-/** Everything the response depends on besides the body: content negotiation and CORS. */
-function cacheKey(req: IncomingMessage, body: Buffer): string {
+/** Everything the response depends on besides the body: the tenant, content negotiation and CORS. */
+function cacheKey(req: IncomingMessage, tenant: string | null, body: Buffer): string {
   return createHash('sha256')
-    .update(`${req.headers.accept ?? ''}\u0000${req.headers.origin ?? ''}\u0000`)
+    .update(`${tenant ?? ''}\u0000${req.headers.accept ?? ''}\u0000${req.headers.origin ?? ''}\u0000`)
     .update(body)
     .digest('base64url');
 }
 
-export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes }: GraphQLRequestHandlerOptions) {
+/** The GraphiQL page itself holds nothing secret; every operation it sends needs a key. */
+function isGraphiqlPage(req: IncomingMessage): boolean {
+  return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+}
+
+export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, keyring }: GraphQLRequestHandlerOptions) {
   const graphqlPath = yoga.graphqlEndpoint;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method !== 'POST' || req.url !== graphqlPath) {
+    const path = (req.url ?? '/').split('?')[0];
+    // Health, readiness and the like answer without a client key.
+    if (path !== graphqlPath) {
       await yoga(req, res);
+      return;
+    }
+    let tenant: string | null = null;
+    if (keyring && req.method !== 'OPTIONS' && !isGraphiqlPage(req)) {
+      const found = keyring.tenantForAuthorization(req.headers.authorization);
+      if (found === undefined) {
+        return writeJsonError(res, 401, 'UNAUTHENTICATED', 'A valid client key is required: Authorization: Bearer <key>.', {
+          'www-authenticate': 'Bearer',
+        });
+      }
+      tenant = found;
+    }
+    const caller = { tenant };
+    if (req.method !== 'POST') {
+      await yoga(req, res, { caller });
       return;
     }
     // Every POST body is read here, under a size limit (Yoga has none of its own).
     const read = await readBody(req, maxBodyBytes);
     if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') return writeJsonError(res, 413, `Request body is larger than ${maxBodyBytes} bytes.`);
-    if (read.body.length === 0) return writeJsonError(res, 400, 'POST body is empty.');
+    if (read.kind === 'too-large') return writeJsonError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${maxBodyBytes} bytes.`);
+    if (read.body.length === 0) return writeJsonError(res, 400, 'BAD_REQUEST', 'POST body is empty.');
 
     let slot: ResponseCacheSlot | undefined;
     if (responses && (req.headers['content-type'] ?? '').startsWith('application/json')) {
-      const key = cacheKey(req, read.body);
+      const key = cacheKey(req, tenant, read.body);
       const hit = responses.get(key);
       if (hit) {
         res.writeHead(200, { ...hit.headers, 'content-length': hit.body.length });
@@ -79,6 +104,6 @@ export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes }: G
     }
     // @whatwg-node/server (under Yoga) uses an already-read body in `req.body` instead of the stream.
     (req as IncomingMessage & { body?: Buffer }).body = read.body;
-    await yoga(req, res, slot ? { responseCacheSlot: slot } : {});
+    await yoga(req, res, slot ? { caller, responseCacheSlot: slot } : { caller });
   };
 }

@@ -67,7 +67,11 @@ const CreateReferenceVideoInput = builder.inputType('CreateReferenceVideoInput',
 const CreateReferenceVideoPayload = builder.objectRef<CreatePayloadValue>('CreateReferenceVideoPayload').implement({
   description: 'The result of createReferenceVideo: a task id, or userErrors saying what to fix.',
   fields: (t) => ({
-    taskId: t.exposeID('taskId', { nullable: true, description: 'Id of the new task; null when userErrors is not empty.' }),
+    taskId: t.id({
+      nullable: true,
+      description: 'Id of the new task (use it with task, tasks and taskUpdates); null when userErrors is not empty.',
+      resolve: (payload, _args, ctx) => (payload.taskId === null ? null : ctx.ids.toPublic(payload.taskId, ctx.tenant)),
+    }),
     providerRequestId: t.exposeString('providerRequestId', {
       nullable: true,
       description: 'The video service\'s request id, for support tickets.',

@@ -1,8 +1,13 @@
 // The taskUpdates subscription: live task state from the shared poller, never from a per-request
 // loader, so every event carries what the upstream said at that poll.
-import type { TaskUpdate } from '../live/task-watch-hub.js';
+import { taskNotFoundError, type TaskUpdate } from '../live/task-watch-hub.js';
 import { builder } from './builder.js';
 import { checkTaskId, Task } from './task.js';
+
+/** Another tenant's id (or a forged one): the same answer as an id that does not exist. */
+async function* notFound(): AsyncGenerator<TaskUpdate> {
+  yield { kind: 'error', error: taskNotFoundError() };
+}
 
 builder.subscriptionField('taskUpdates', (t) =>
   t.field({
@@ -11,7 +16,10 @@ builder.subscriptionField('taskUpdates', (t) =>
       'The task\'s current state at once, then every change (status, progress, eta, videos); completes after SUCCEEDED or FAILED. ' +
       'An unknown id gives an error with extensions.code TASK_NOT_FOUND and completes; repeated upstream failures give the mapped error and complete.',
     args: { id: t.arg.id({ required: true, description: 'The task id returned by createReferenceVideo.' }) },
-    subscribe: (_root, { id }, ctx) => ctx.live.watch(checkTaskId(id, 'id')),
+    subscribe: (_root, { id }, ctx) => {
+      const upstreamId = ctx.ids.toUpstream(checkTaskId(id, 'id'), ctx.tenant);
+      return upstreamId === null ? notFound() : ctx.live.watch(upstreamId);
+    },
     resolve: (update: TaskUpdate) => {
       if (update.kind === 'error') throw update.error;
       return update.task;

@@ -5,7 +5,8 @@ import { builder } from './builder.js';
 import { TaskStatus, VideoFormat } from './enums.js';
 import { badUserInput } from './errors.js';
 
-export const TASK_ID_MAX_LENGTH = 128;
+/** Upstream ids are short; ids signed for a tenant carry the tenant and a MAC as well. */
+export const TASK_ID_MAX_LENGTH = 256;
 export const TASKS_MAX_IDS = 100;
 
 /** Checks an id before it costs an upstream call; ids are otherwise opaque and passed verbatim. */
@@ -34,7 +35,11 @@ export const Video = builder.objectRef<VideoSnapshot>('Video').implement({
 export const Task = builder.objectRef<TaskSnapshot>('Task').implement({
   description: 'A video generation task, as last read from the video service.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The task id (the upstream task_id, verbatim).' }),
+    id: t.id({
+      description:
+        'The task id: the upstream task_id verbatim on an open gateway; with client keys, an opaque id that only the creating tenant can read.',
+      resolve: (task, _args, ctx) => ctx.ids.toPublic(task.id, ctx.tenant),
+    }),
     status: t.expose('status', { type: TaskStatus, description: 'Current status.' }),
     isTerminal: t.boolean({
       description: 'True once the task has SUCCEEDED or FAILED and will not change any more.',
@@ -73,7 +78,11 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One task by id; null when the video service does not know it.',
     args: { id: t.arg.id({ required: true, description: 'The task id returned by createReferenceVideo.' }) },
-    resolve: (_root, { id }, ctx) => ctx.taskLoader.load(checkTaskId(id, 'id')),
+    resolve: (_root, { id }, ctx) => {
+      const upstreamId = ctx.ids.toUpstream(checkTaskId(id, 'id'), ctx.tenant);
+      // Another tenant's id looks exactly like one that does not exist, and costs no upstream call.
+      return upstreamId === null ? null : ctx.taskLoader.load(upstreamId);
+    },
   }),
   tasks: t.field({
     type: [Task],
@@ -84,8 +93,8 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, { ids }, ctx) => {
       if (ids.length > TASKS_MAX_IDS) throw badUserInput(`ids may hold at most ${TASKS_MAX_IDS} ids.`, 'ids');
-      const checked = ids.map((id, i) => checkTaskId(id, `ids[${i}]`));
-      return checked.map((id) => ctx.taskLoader.load(id));
+      const upstreamIds = ids.map((id, i) => ctx.ids.toUpstream(checkTaskId(id, `ids[${i}]`), ctx.tenant));
+      return upstreamIds.map((id) => (id === null ? null : ctx.taskLoader.load(id)));
     },
   }),
 }));
