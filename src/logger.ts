@@ -2,6 +2,7 @@
 // enters a log object in the first place (only the upstream client holds it).
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.js';
+import { requestScope } from './request-scope.js';
 
 export type { Logger };
 
@@ -21,6 +22,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
     level: config.logLevel,
     base: { service: 'video-gateway' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Every line written while handling a request carries its id.
+    mixin: () => requestScope.getStore() ?? {},
   };
   return destination ? pino(options, destination) : pino(options);
 }

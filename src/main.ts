@@ -25,7 +25,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     gateway.close().then(
-      () => process.exit(0),
+      ({ cutOff }) => {
+        logger.info({ cutOff }, 'stopped');
+        process.exit(cutOff ? 1 : 0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

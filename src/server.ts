@@ -23,7 +23,11 @@ export interface RunningGateway {
   /** Shared pollers; exposed for tests and metrics. */
   live: TaskWatchHub;
   tasks: TaskReader;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: report not-ready, stop accepting, complete subscriptions, give in-flight
+   * requests SHUTDOWN_GRACE_MS, then cut what is left. Resolves with whether anything was cut.
+   */
+  close(): Promise<{ cutOff: boolean }>;
 }
 
 function displayHost(host: string): string {
@@ -55,7 +59,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const tasks = new TaskReader(upstream, createTaskResultCache(config.taskCache));
   const live = new TaskWatchHub(tasks, config.live, logger);
   const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
-  const yoga = createGatewayYoga({ config, upstream, tasks, live, responses, logger });
+  let draining = false;
+  const yoga = createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady: () => !draining });
   const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
   if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
   const handle = createGraphQLRequestHandler({ yoga, responses, maxBodyBytes: config.limits.requestMaxBodyBytes, keyring });
@@ -84,18 +89,25 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     live,
     tasks,
     async close() {
+      draining = true;
       // Open subscriptions complete first, so clients see a clean end rather than a cut.
       live.close();
       await webSocket.close();
+      let cutOff = false;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open; in-flight requests get the grace period.
         server.closeIdleConnections();
-        const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+        const deadline = setTimeout(() => {
+          cutOff = true;
+          logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown deadline reached: cutting the remaining connections');
+          server.closeAllConnections();
+        }, config.shutdownGraceMs);
         server.once('close', () => clearTimeout(deadline));
       });
       await upstream.close();
       await simulator?.close();
+      return { cutOff };
     },
   };
 }

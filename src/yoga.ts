@@ -1,6 +1,6 @@
 // Builds the GraphQL server from explicit parts. It does not listen: server.ts does, and tests can
 // call `yoga.fetch` or mount it on a real port.
-import { createYoga, type YogaLogger } from 'graphql-yoga';
+import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
 import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
 import type { Config } from './config.js';
 import { createContextFactory } from './context.js';
@@ -23,6 +23,8 @@ export interface GatewayParts {
   /** Finished responses kept for the HTTP layer; undefined when the task cache is off. */
   responses: CachedResponses | undefined;
   logger: Logger;
+  /** False once shutdown has begun, so load balancers stop sending traffic. */
+  isReady: () => boolean;
 }
 
 /** What the HTTP layer hands Yoga with each request, besides the request itself. */
@@ -45,7 +47,7 @@ function toYogaLogger(logger: Logger): YogaLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-export function createGatewayYoga({ config, upstream, tasks, live, responses, logger }: GatewayParts) {
+export function createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady }: GatewayParts) {
   return createYoga<GatewayServerContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -65,7 +67,10 @@ export function createGatewayYoga({ config, upstream, tasks, live, responses, lo
     logging: toYogaLogger(logger),
     graphiql: { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY, subscriptionsProtocol: 'SSE' },
     landingPage: false,
+    // /health: the process answers. /ready: configuration was valid (else we would not run) and not draining.
+    healthCheckEndpoint: '/health',
     plugins: [
+      useReadinessCheck({ endpoint: '/ready', check: () => isReady() }),
       useNoProxyBuffering(),
       ...(responses ? [useResponseCapture(responses)] : []),
     ],

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientKeyring } from '../auth/client-keys.js';
+import { requestIdFrom, requestScope } from '../request-scope.js';
 import type { CachedResponses, ResponseCacheSlot } from './cached-responses.js';
 import type { GatewayYoga } from '../yoga.js';
 
@@ -63,7 +64,7 @@ function isGraphiqlPage(req: IncomingMessage): boolean {
 
 export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, keyring }: GraphQLRequestHandlerOptions) {
   const graphqlPath = yoga.graphqlEndpoint;
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     // Health, readiness and the like answer without a client key.
     if (path !== graphqlPath) {
@@ -105,5 +106,10 @@ export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, key
     // @whatwg-node/server (under Yoga) uses an already-read body in `req.body` instead of the stream.
     (req as IncomingMessage & { body?: Buffer }).body = read.body;
     await yoga(req, res, slot ? { caller, responseCacheSlot: slot } : { caller });
+  };
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    return requestScope.run({ requestId }, () => handle(req, res));
   };
 }

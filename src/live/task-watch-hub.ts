@@ -2,6 +2,7 @@
 // A poller starts with its first watcher and stops when the last one leaves or the task ends.
 import { createGraphQLError, Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { LiveConfig } from '../config.js';
+import { requestScope } from '../request-scope.js';
 import type { Logger } from '../logger.js';
 import { isTerminalStatus, type TaskSnapshot } from '../upstream/task-snapshot.js';
 import { nextPollDelayMs } from './poll-interval.js';
@@ -191,7 +192,8 @@ export class TaskWatchHub implements TaskUpdateSource {
       if (this.#pollers.get(id) === poller) this.#pollers.delete(id);
     });
     this.#pollers.set(id, poller);
-    poller.start();
+    // A poller serves every watcher: its log lines must not carry the first watcher's request id.
+    requestScope.exit(() => poller.start());
     return poller;
   }
 }

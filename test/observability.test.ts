@@ -1,0 +1,51 @@
+// Request ids, health and readiness.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let keyed: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+  keyed = await startStack({ env: { GATEWAY_API_KEYS: 'shop:k-shop-0123456789abcdef', GATEWAY_ID_SECRET: 'x'.repeat(40) } });
+});
+afterAll(async () => {
+  await Promise.all([stack.close(), keyed.close()]);
+});
+
+const ask = (headers: Record<string, string>) =>
+  fetch(`${stack.gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query: '{ task(id: "demo-succeeded") { status } }' }),
+  });
+
+describe('request ids', () => {
+  it('echoes a sane X-Request-Id and puts it on every log line of that request, upstream ones included', async () => {
+    stack.simulator.injectFault({ endpoint: 'result', kind: 'error', status: 503 });
+    const response = await ask({ 'x-request-id': 'req-abc.123' });
+    expect(response.headers.get('x-request-id')).toBe('req-abc.123');
+    const lines = stack.logs.lines.map((line) => JSON.parse(line) as { requestId?: string; component?: string; msg: string });
+    const upstreamLines = lines.filter((line) => line.component === 'upstream' && line.requestId === 'req-abc.123');
+    expect(upstreamLines.map((line) => line.msg)).toContain('upstream answered with an error');
+  });
+
+  it('makes up an id when none or a dangerous one is given', async () => {
+    for (const headers of [{}, { 'x-request-id': 'has space\tand tab' }, { 'x-request-id': 'x'.repeat(200) }]) {
+      const response = await ask(headers);
+      expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('gives 401 responses a request id too', async () => {
+    const response = await fetch(`${keyed.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+  });
+});
+
+describe('health and readiness', () => {
+  it('/health and /ready answer 200 without a client key', async () => {
+    expect((await fetch(`${keyed.gateway.url}/health`)).status).toBe(200);
+    expect((await fetch(`${keyed.gateway.url}/ready`)).status).toBe(200);
+  });
+});
