@@ -30,7 +30,8 @@ describe('request ids', () => {
   });
 
   it('makes up an id when none or a dangerous one is given', async () => {
-    for (const headers of [{}, { 'x-request-id': 'has space\tand tab' }, { 'x-request-id': 'x'.repeat(200) }]) {
+    const cases: Record<string, string>[] = [{}, { 'x-request-id': 'has space\tand tab' }, { 'x-request-id': 'x'.repeat(200) }];
+    for (const headers of cases) {
       const response = await ask(headers);
       expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     }
