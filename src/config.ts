@@ -72,6 +72,16 @@ const envSchema = z.object({
   UPSTREAM_RETRY_MAX_DELAY_MS: int(0, 120_000, 4_000),
   UPSTREAM_RETRY_AFTER_CAP_MS: int(0, 300_000, 10_000),
 
+  GRAPHQL_MAX_DEPTH: int(1, 100, 8),
+  GRAPHQL_MAX_ALIASES: int(0, 1000, 15),
+  GRAPHQL_MAX_TOKENS: int(50, 100_000, 2000),
+  GRAPHQL_MAX_DIRECTIVES: int(0, 1000, 10),
+  GRAPHQL_MAX_COST: int(1, 1_000_000, 5000),
+  OPERATION_MAX_TASK_READS: int(1, 1000, 100),
+  CORS_ORIGINS: z.string().trim().optional(),
+  GRAPHIQL_ENABLED: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+
   IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
   // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
   CREATE_MAX_BODY_BYTES: int(1024, 20_000_000, 20_000_000),
@@ -142,6 +152,23 @@ export interface AuthConfig {
   idSecret: string | undefined;
 }
 
+export interface GraphQLLimitsConfig {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+  /** Distinct tasks one operation may read, whatever its shape: the bound on upstream reads per operation. */
+  maxTaskReads: number;
+}
+
+export interface HttpExposureConfig {
+  /** Origins allowed by CORS; undefined means any (development only). */
+  corsOrigins: string[] | undefined;
+  graphiql: boolean;
+  introspection: boolean;
+}
+
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
@@ -150,6 +177,8 @@ export interface Config {
   /** On shutdown, in-flight requests get this long to finish before their connections are cut. */
   shutdownGraceMs: number;
   auth: AuthConfig;
+  graphqlLimits: GraphQLLimitsConfig;
+  exposure: HttpExposureConfig;
   upstream: UpstreamConfig;
   limits: {
     imageMaxDecodedBytes: number;
@@ -227,6 +256,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     auth,
+    graphqlLimits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxTaskReads: e.OPERATION_MAX_TASK_READS,
+    },
+    exposure: {
+      // Unset: any origin in development, none in production. Set: exactly these.
+      corsOrigins:
+        e.CORS_ORIGINS === undefined || e.CORS_ORIGINS === ''
+          ? e.NODE_ENV === 'production'
+            ? []
+            : undefined
+          : e.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+      // Production hides the schema browser and introspection unless asked for explicitly.
+      graphiql: e.GRAPHIQL_ENABLED === undefined ? e.NODE_ENV !== 'production' : e.GRAPHIQL_ENABLED === 'true',
+      introspection: e.GRAPHQL_INTROSPECTION === undefined ? e.NODE_ENV !== 'production' : e.GRAPHQL_INTROSPECTION === 'true',
+    },
     upstream: {
       apiKey: e.UPSTREAM_API_KEY,
       baseUrl: e.UPSTREAM_BASE_URL,

@@ -2,6 +2,7 @@
 // in it), the shared task reader and watch hub, and the request's AbortSignal so a departed
 // client stops waiting.
 import DataLoader from 'dataloader';
+import { createGraphQLError } from 'graphql-yoga';
 import type { TaskIdCodec } from './auth/task-ids.js';
 import type { TaskCacheConfig } from './config.js';
 import { ResponseLifetime } from './live/response-lifetime.js';
@@ -33,6 +34,8 @@ export interface GatewayContext {
 }
 
 export interface ContextDependencies {
+  /** Distinct tasks one operation may read: the bound on upstream reads per operation. */
+  maxTaskReads: number;
   ids: TaskIdCodec;
   upstream: UpstreamClient;
   tasks: TaskReader;
@@ -45,9 +48,16 @@ function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
+export function tooManyReadsError(maxReads: number): Error {
+  return createGraphQLError(`This operation reads more than ${maxReads} distinct tasks; split it up.`, {
+    extensions: { code: 'TOO_MANY_READS', maxTaskReads: maxReads },
+  });
+}
+
 export function createTaskLoader(
   tasks: TaskReader,
   signal: () => AbortSignal,
+  maxReads: number,
   onRead: (snapshot: TaskSnapshot | null) => void = () => {},
 ): DataLoader<string, TaskSnapshot | null> {
   // The upstream has no batch read, so a batch is parallel single reads (each cached and
@@ -57,7 +67,17 @@ export function createTaskLoader(
     onRead(snapshot);
     return snapshot;
   };
-  return new DataLoader(async (ids) => Promise.all(ids.map((id) => readOne(id).catch(toError))));
+  // DataLoader hands each distinct id to the batch function once per request: counting them
+  // bounds the upstream reads of one operation, whatever its shape (aliases, lists, fragments).
+  let distinctReads = 0;
+  return new DataLoader(async (ids) =>
+    Promise.all(
+      ids.map((id) => {
+        distinctReads++;
+        return distinctReads > maxReads ? tooManyReadsError(maxReads) : readOne(id).catch(toError);
+      }),
+    ),
+  );
 }
 
 /**
@@ -80,7 +100,7 @@ export function createContextFactory(deps: ContextDependencies) {
       tenant: initial.caller?.tenant ?? null,
       ids: deps.ids,
       upstream: deps.upstream,
-      taskLoader: createTaskLoader(deps.tasks, getSignal, (snapshot) => responseLifetime.noteRead(snapshot)),
+      taskLoader: createTaskLoader(deps.tasks, getSignal, deps.maxTaskReads, (snapshot) => responseLifetime.noteRead(snapshot)),
       live: deps.live,
       limits: deps.limits,
       responseLifetime,

@@ -1,5 +1,7 @@
 // Builds the GraphQL server from explicit parts. It does not listen: server.ts does, and tests can
 // call `yoga.fetch` or mount it on a real port.
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
 import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
 import type { Config } from './config.js';
@@ -8,6 +10,7 @@ import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
 import type { TaskReader } from './live/task-reader.js';
 import type { TaskUpdateSource } from './live/task-watch-hub.js';
 import type { Logger } from './logger.js';
+import { useAbuseLimits } from './plugins/use-abuse-limits.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
 import { useResponseCapture } from './plugins/use-response-capture.js';
 import type { CachedResponses, ResponseCacheSlot } from './http/cached-responses.js';
@@ -52,6 +55,7 @@ export function createGatewayYoga({ config, upstream, tasks, live, responses, lo
     schema,
     graphqlEndpoint: '/graphql',
     context: createContextFactory({
+      maxTaskReads: config.graphqlLimits.maxTaskReads,
       ids: config.auth.clients && config.auth.idSecret ? new SignedTaskIds(config.auth.idSecret) : verbatimTaskIds,
       upstream,
       tasks,
@@ -65,12 +69,21 @@ export function createGatewayYoga({ config, upstream, tasks, live, responses, lo
     // isDev false: a developer's machine masks errors exactly like production does.
     maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
     logging: toYogaLogger(logger),
-    graphiql: { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY, subscriptionsProtocol: 'SSE' },
+    graphiql: config.exposure.graphiql
+      ? { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY, subscriptionsProtocol: 'SSE' }
+      : false,
+    // One operation per request: a batch would multiply every per-operation limit.
+    batching: false,
+    cors: config.exposure.corsOrigins === undefined ? undefined : { origin: config.exposure.corsOrigins, credentials: false },
     landingPage: false,
     // /health: the process answers. /ready: configuration was valid (else we would not run) and not draining.
     healthCheckEndpoint: '/health',
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: () => isReady() }),
+      // Yoga's CSRF guard: requests a browser could send without a preflight need this header.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      useAbuseLimits(config.graphqlLimits),
+      ...(config.exposure.introspection ? [] : [useDisableIntrospection()]),
       useNoProxyBuffering(),
       ...(responses ? [useResponseCapture(responses)] : []),
     ],

@@ -1,0 +1,104 @@
+// Abusive operations are refused before they cost anything; production hides the schema; the
+// GraphQL-over-HTTP conformance audits pass.
+import { serverAudits } from 'graphql-http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './support/stack.js';
+
+const stacks: Stack[] = [];
+afterEach(async () => {
+  await Promise.all(stacks.splice(0).map((s) => s.close()));
+});
+async function stack(env: Record<string, string> = {}) {
+  const s = await startStack({ env });
+  stacks.push(s);
+  return s;
+}
+
+describe('operation limits', () => {
+  it('refuses 1,000 aliases of a real field with no upstream call', async () => {
+    const s = await stack();
+    const query = `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: task(id: "demo-succeeded") { status }`).join(' ')} }`;
+    const { body } = await s.graphql(query);
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.length).toBeGreaterThan(0);
+    expect(s.simulator.stats().resultRequests).toBe(0);
+  });
+
+  it('reads at most OPERATION_MAX_TASK_READS distinct tasks per operation, whatever the shape', async () => {
+    const s = await stack();
+    const ids = (prefix: string) => Array.from({ length: 100 }, (_, i) => `${prefix}-${i}`);
+    const { body } = await s.graphql('query($a: [ID!]!, $b: [ID!]!) { a: tasks(ids: $a) { id } b: tasks(ids: $b) { id } }', { a: ids('a'), b: ids('b') });
+    expect(s.simulator.stats().resultRequests).toBe(100);
+    expect(body.errors?.length).toBe(100);
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'TOO_MANY_READS', maxTaskReads: 100 });
+  });
+
+  it('refuses a document with thousands of tokens', async () => {
+    const s = await stack();
+    const { body } = await s.graphql(`{ task(id: "demo-succeeded") { ${'status '.repeat(3000)} } }`);
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.message).toMatch(/token/i);
+    expect(s.simulator.stats().resultRequests).toBe(0);
+  });
+
+  it('refuses a document nested deeper than GRAPHQL_MAX_DEPTH', async () => {
+    const s = await stack({ GRAPHQL_MAX_DEPTH: '2' });
+    const { body } = await s.graphql('{ task(id: "demo-succeeded") { videos { url } } }');
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.message).toMatch(/depth/i);
+  });
+
+  it('turns batching off: a JSON array of operations is refused', async () => {
+    const s = await stack();
+    const response = await fetch(`${s.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it('needs the CSRF header on requests a browser could send without a preflight', async () => {
+    const s = await stack();
+    const url = `${s.gateway.url}/graphql?query=${encodeURIComponent('{ __typename }')}`;
+    expect((await fetch(url, { headers: { accept: 'application/json' } })).status).toBe(403);
+    expect((await fetch(url, { headers: { accept: 'application/json', 'x-graphql-yoga-csrf': '1' } })).status).toBe(200);
+  });
+});
+
+describe('exposure', () => {
+  it('in production: no GraphiQL, no introspection, unless asked for', async () => {
+    const prod = await stack({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true' });
+    const page = await fetch(`${prod.gateway.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toMatch(/graphiql/i);
+    const introspection = await prod.graphql('{ __schema { types { name } } }');
+    expect(introspection.body.errors?.length).toBeGreaterThan(0);
+
+    const open = await stack({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', GRAPHIQL_ENABLED: 'true', GRAPHQL_INTROSPECTION: 'true' });
+    expect(await (await fetch(`${open.gateway.url}/graphql`, { headers: { accept: 'text/html' } })).text()).toMatch(/graphiql/i);
+    expect((await open.graphql('{ __schema { types { name } } }')).body.data.__schema.types.length).toBeGreaterThan(5);
+  });
+
+  it('answers CORS only for the configured origins', async () => {
+    const s = await stack({ CORS_ORIGINS: 'https://app.example.com' });
+    const preflight = (origin: string) =>
+      fetch(`${s.gateway.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    expect((await preflight('https://app.example.com')).headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    // A browser only lets a page read the answer when the allowed origin is its own.
+    expect((await preflight('https://evil.example.net')).headers.get('access-control-allow-origin')).not.toBe('https://evil.example.net');
+  });
+});
+
+describe('GraphQL over HTTP conformance (graphql-http audits)', () => {
+  it('passes every MUST', async () => {
+    const s = await stack();
+    const audits = serverAudits({ url: `${s.gateway.url}/graphql` });
+    const failed: string[] = [];
+    for (const audit of audits) {
+      if (!audit.name.startsWith('MUST')) continue;
+      const result = await audit.fn();
+      if (result.status !== 'ok') failed.push(`${audit.name}: ${result.reason}`);
+    }
+    expect(failed).toEqual([]);
+  });
+});
