@@ -82,6 +82,11 @@ const envSchema = z.object({
   GRAPHIQL_ENABLED: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 
+  CREATE_RATE_LIMIT_PER_MINUTE: int(1, 100_000, 60),
+  CREATE_RATE_LIMIT_BURST: int(1, 100_000, 30),
+  CREATE_MAX_CONCURRENT: int(1, 10_000, 16),
+  IDEMPOTENCY_MAX_KEYS: int(1, 10_000_000, 100_000),
+
   IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
   // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
   CREATE_MAX_BODY_BYTES: int(1024, 20_000_000, 20_000_000),
@@ -169,6 +174,16 @@ export interface HttpExposureConfig {
   introspection: boolean;
 }
 
+export interface CreateLimitsConfig {
+  /** Token bucket per tenant: refill rate and size. */
+  perMinute: number;
+  burst: number;
+  /** Upstream creates in flight at once in this process. */
+  maxConcurrent: number;
+  /** Idempotency records kept (each for 24 h). */
+  idempotencyMaxKeys: number;
+}
+
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
@@ -178,6 +193,7 @@ export interface Config {
   shutdownGraceMs: number;
   auth: AuthConfig;
   graphqlLimits: GraphQLLimitsConfig;
+  createLimits: CreateLimitsConfig;
   exposure: HttpExposureConfig;
   upstream: UpstreamConfig;
   limits: {
@@ -263,6 +279,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
       maxCost: e.GRAPHQL_MAX_COST,
       maxTaskReads: e.OPERATION_MAX_TASK_READS,
+    },
+    createLimits: {
+      perMinute: e.CREATE_RATE_LIMIT_PER_MINUTE,
+      burst: e.CREATE_RATE_LIMIT_BURST,
+      maxConcurrent: e.CREATE_MAX_CONCURRENT,
+      idempotencyMaxKeys: e.IDEMPOTENCY_MAX_KEYS,
     },
     exposure: {
       // Unset: any origin in development, none in production. Set: exactly these.

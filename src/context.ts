@@ -5,6 +5,8 @@ import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
 import type { TaskIdCodec } from './auth/task-ids.js';
 import type { TaskCacheConfig } from './config.js';
+import type { CreateAdmission } from './create-video/create-admission.js';
+import type { IdempotencyStore } from './create-video/idempotency.js';
 import { ResponseLifetime } from './live/response-lifetime.js';
 import type { TaskReader } from './live/task-reader.js';
 import type { TaskUpdateSource } from './live/task-watch-hub.js';
@@ -22,6 +24,10 @@ export interface GatewayContext {
   /** Turns upstream task ids into the ids this caller sees, and back (null: not this caller's). */
   ids: TaskIdCodec;
   upstream: UpstreamClient;
+  createAdmission: CreateAdmission;
+  idempotency: IdempotencyStore;
+  /** The request's Idempotency-Key header, when it has one. */
+  idempotencyKey: string | undefined;
   /** Reads tasks by id; the same id twice in one operation costs one read. */
   taskLoader: DataLoader<string, TaskSnapshot | null>;
   /** Shared pollers for subscriptions; events never go through the per-request loader. */
@@ -38,6 +44,8 @@ export interface ContextDependencies {
   maxTaskReads: number;
   ids: TaskIdCodec;
   upstream: UpstreamClient;
+  createAdmission: CreateAdmission;
+  idempotency: IdempotencyStore;
   tasks: TaskReader;
   live: TaskUpdateSource;
   limits: RequestLimits;
@@ -85,7 +93,7 @@ export function createTaskLoader(
  * and the WebSocket layer passes its own signal instead.
  */
 interface InitialContext {
-  request?: { signal?: AbortSignal } | undefined;
+  request?: { signal?: AbortSignal; headers?: { get(name: string): string | null } } | undefined;
   signal?: AbortSignal | undefined;
   /** Set by the HTTP layer or the WebSocket handshake after authentication. */
   caller?: { tenant: string | null } | undefined;
@@ -100,6 +108,9 @@ export function createContextFactory(deps: ContextDependencies) {
       tenant: initial.caller?.tenant ?? null,
       ids: deps.ids,
       upstream: deps.upstream,
+      createAdmission: deps.createAdmission,
+      idempotency: deps.idempotency,
+      idempotencyKey: initial.request?.headers?.get('idempotency-key') ?? undefined,
       taskLoader: createTaskLoader(deps.tasks, getSignal, deps.maxTaskReads, (snapshot) => responseLifetime.noteRead(snapshot)),
       live: deps.live,
       limits: deps.limits,

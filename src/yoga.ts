@@ -5,6 +5,8 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
 import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
 import type { Config } from './config.js';
+import { CreateAdmission } from './create-video/create-admission.js';
+import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
 import { createContextFactory } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
 import type { TaskReader } from './live/task-reader.js';
@@ -58,6 +60,8 @@ export function createGatewayYoga({ config, upstream, tasks, live, responses, lo
       maxTaskReads: config.graphqlLimits.maxTaskReads,
       ids: config.auth.clients && config.auth.idSecret ? new SignedTaskIds(config.auth.idSecret) : verbatimTaskIds,
       upstream,
+      createAdmission: new CreateAdmission(config.createLimits),
+      idempotency: new InMemoryIdempotencyStore(config.createLimits.idempotencyMaxKeys),
       tasks,
       live,
       limits: {

@@ -1,16 +1,28 @@
-// The create flow: validate, build the upstream body, check its size, start the billed task.
-// Everything that is the caller's fault comes back as userErrors; nothing is sent unless all is well.
+// The create flow: validate, build the upstream body, check its size, honour an Idempotency-Key,
+// admit it under the tenant's rate limit, start the billed task. Everything that is the caller's
+// fault comes back as userErrors; nothing is sent upstream unless all is well.
+import { GraphQLError } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
-import { UpstreamInputRejectedError } from '../upstream/errors.js';
+import { badUserInput } from '../schema/errors.js';
+import { UpstreamError, UpstreamInputRejectedError } from '../upstream/errors.js';
+import type { CreateOutcome } from './idempotency.js';
+import { fingerprintOf } from './idempotency.js';
 import type { CreateVideoInputValue, UserErrorValue } from './input.js';
 import { toUpstreamBody } from './to-upstream-body.js';
 import { validateCreateInput } from './validate-input.js';
+import type { CreateTaskBody } from '../upstream/wire.js';
 
 export interface CreatePayloadValue {
+  /** The upstream task id; the schema turns it into the id this caller sees. */
   taskId: string | null;
   providerRequestId: string | null;
   userErrors: UserErrorValue[];
 }
+
+type CreateContext = Pick<GatewayContext, 'upstream' | 'limits' | 'signal' | 'tenant' | 'createAdmission' | 'idempotency' | 'idempotencyKey'>;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 function rejected(userErrors: UserErrorValue[]): CreatePayloadValue {
   return { taskId: null, providerRequestId: null, userErrors };
@@ -33,10 +45,47 @@ function fieldForUpstreamReason(reason: string | undefined): string[] | null {
   }
 }
 
-export async function createReferenceVideo(
-  input: CreateVideoInputValue,
-  ctx: Pick<GatewayContext, 'upstream' | 'limits' | 'signal'>,
-): Promise<CreatePayloadValue> {
+/**
+ * Whether the upstream may have started (and billed) the job although we saw no success: the
+ * request was sent and no error answer came back (timeout, connection lost, an unreadable 2xx, the
+ * caller leaving). Such a key stays taken, so a retry cannot create a second video.
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof GraphQLError) return false; // refused by us before the upstream was called
+  if (!(error instanceof UpstreamError)) return true;
+  if (error.neverSent) return false;
+  return error.status === undefined || (error.status >= 200 && error.status < 300);
+}
+
+async function startCreate(body: CreateTaskBody, ctx: CreateContext): Promise<CreatePayloadValue> {
+  const admission = ctx.createAdmission.tryAdmit(ctx.tenant);
+  if (!admission.admitted) {
+    throw createGraphQLError(admission.reason, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: admission.retryAfterSeconds } });
+  }
+  try {
+    const created = await ctx.upstream.createTask(body, ctx.signal);
+    return { taskId: created.taskId, providerRequestId: created.providerRequestId, userErrors: [] };
+  } catch (error) {
+    if (error instanceof UpstreamInputRejectedError) {
+      return rejected([{ field: fieldForUpstreamReason(error.reason), code: error.code, message: error.message }]);
+    }
+    throw error;
+  } finally {
+    admission.release();
+  }
+}
+
+function replay(outcome: CreateOutcome): CreatePayloadValue {
+  if (outcome.kind === 'created') return outcome.payload;
+  // Same answer as the first time: a retry must not risk a second billed video.
+  throw outcome.error;
+}
+
+export async function createReferenceVideo(input: CreateVideoInputValue, ctx: CreateContext): Promise<CreatePayloadValue> {
+  const key = ctx.idempotencyKey;
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw badUserInput('The Idempotency-Key header must be 1 to 255 visible ASCII characters.', 'Idempotency-Key');
+  }
   const userErrors = validateCreateInput(input, ctx.limits);
   if (userErrors.length > 0) return rejected(userErrors);
 
@@ -51,14 +100,24 @@ export async function createReferenceVideo(
       },
     ]);
   }
+  if (key === undefined) return startCreate(body, ctx);
 
+  const claim = await ctx.idempotency.claim(ctx.tenant, key, fingerprintOf(body));
+  if (claim.kind === 'mismatch') {
+    return rejected([
+      { field: null, code: 'IDEMPOTENCY_KEY_REUSED', message: 'This Idempotency-Key was already used with different input; use a new key.' },
+    ]);
+  }
+  if (claim.kind === 'replay') return replay(claim.outcome);
   try {
-    const created = await ctx.upstream.createTask(body, ctx.signal);
-    return { taskId: created.taskId, providerRequestId: created.providerRequestId, userErrors: [] };
+    const payload = await startCreate(body, ctx);
+    // A refusal with an error body (userErrors) frees the key: fixing the input and retrying is fine.
+    if (payload.taskId === null) claim.free();
+    else claim.settle({ kind: 'created', payload });
+    return payload;
   } catch (error) {
-    if (error instanceof UpstreamInputRejectedError) {
-      return rejected([{ field: fieldForUpstreamReason(error.reason), code: error.code, message: error.message }]);
-    }
+    if (outcomeUnknown(error)) claim.settle({ kind: 'unknown', error: error instanceof Error ? error : new Error(String(error)) });
+    else claim.free();
     throw error;
   }
 }

@@ -32,6 +32,7 @@ export const USER_ERROR_CODES = {
   UNKNOWN_SUBJECT_REFERENCE: 'The prompt names a subject (@id) that the request does not define.',
   VOICE_REQUIRES_AUDIO: 'A subject has a voiceId but audio is not enabled.',
   PAYLOAD_TOO_LARGE: 'The whole request would exceed the video service body limit.',
+  IDEMPOTENCY_KEY_REUSED: 'The Idempotency-Key was already used, within 24 hours, with different input.',
   INVALID_INPUT: 'The video service rejected the request body as invalid.',
   IMAGE_REJECTED: 'The video service rejected a reference image (format, file size or dimensions).',
   CONTENT_REFUSED: 'The video service refused the prompt or an image (content moderation).',

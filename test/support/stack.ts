@@ -57,6 +57,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Most suites count upstream calls per request: the result cache is off unless a suite turns it on.
     TASK_CACHE_MAX_ENTRIES: '0',
     SHUTDOWN_GRACE_MS: '500',
+    // Suites create many tasks quickly; the create limits have their own suite.
+    CREATE_RATE_LIMIT_BURST: '10000',
+    CREATE_RATE_LIMIT_PER_MINUTE: '10000',
+    CREATE_MAX_CONCURRENT: '1000',
     ...options.env,
   });
   const logs = new LogCapture();
