@@ -60,6 +60,7 @@ const envSchema = z.object({
     .default('false')
     .transform((value) => value === 'true'),
   GATEWAY_ID_SECRET: optionalSecret,
+  METRICS_TOKEN: optionalSecret,
 
   UPSTREAM_API_KEY: optionalSecret,
   UPSTREAM_BASE_URL: httpUrl('https://api.highwayapi.ai'),
@@ -155,6 +156,8 @@ export interface AuthConfig {
   clients: ClientKey[] | undefined;
   /** Signs the task ids handed to tenants; set whenever clients are. */
   idSecret: string | undefined;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 export interface GraphQLLimitsConfig {
@@ -239,7 +242,7 @@ function loadAuth(e: Env): AuthConfig {
         'Invalid configuration: NODE_ENV=production needs client keys (GATEWAY_API_KEYS or GATEWAY_API_KEYS_FILE), or GATEWAY_ALLOW_ANONYMOUS=true for an open gateway',
       );
     }
-    return { clients: undefined, idSecret: e.GATEWAY_ID_SECRET };
+    return { clients: undefined, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN };
   }
   const parsed = parseClientKeys(source.text, { comments: source.name === 'GATEWAY_API_KEYS_FILE' });
   if (!parsed.ok) throw new ConfigError(`Invalid configuration: ${source.name} ${parsed.problem}`);
@@ -247,7 +250,7 @@ function loadAuth(e: Env): AuthConfig {
   if (e.GATEWAY_ID_SECRET === undefined || e.GATEWAY_ID_SECRET.length < ID_SECRET_MIN_LENGTH) {
     throw new ConfigError(`Invalid configuration: GATEWAY_ID_SECRET must be set to at least ${ID_SECRET_MIN_LENGTH} characters when client keys are set`);
   }
-  return { clients: parsed.keys, idSecret: e.GATEWAY_ID_SECRET };
+  return { clients: parsed.keys, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN };
 }
 
 /** Reads and validates the settings; throws ConfigError naming the first bad variable. */

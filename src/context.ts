@@ -40,6 +40,8 @@ export interface GatewayContext {
 }
 
 export interface ContextDependencies {
+  /** Told about every task lookup, so /metrics shows cache hits and misses. */
+  onTaskLookup?: (hit: boolean) => void;
   /** Distinct tasks one operation may read: the bound on upstream reads per operation. */
   maxTaskReads: number;
   ids: TaskIdCodec;
@@ -62,17 +64,24 @@ export function tooManyReadsError(maxReads: number): Error {
   });
 }
 
+export interface TaskLoaderHooks {
+  onRead?: (snapshot: TaskSnapshot | null) => void;
+  onLookup?: ((hit: boolean) => void) | undefined;
+}
+
 export function createTaskLoader(
   tasks: TaskReader,
   signal: () => AbortSignal,
   maxReads: number,
-  onRead: (snapshot: TaskSnapshot | null) => void = () => {},
+  hooks: TaskLoaderHooks = {},
 ): DataLoader<string, TaskSnapshot | null> {
   // The upstream has no batch read, so a batch is parallel single reads (each cached and
   // single-flight in the reader); one failing id must not fail its neighbours, hence Error values.
   const readOne = async (id: string): Promise<TaskSnapshot | null> => {
-    const snapshot = tasks.cached(id) ?? (await tasks.read(id, { signal: signal() }));
-    onRead(snapshot);
+    const cached = tasks.cached(id);
+    hooks.onLookup?.(cached !== undefined);
+    const snapshot = cached ?? (await tasks.read(id, { signal: signal() }));
+    hooks.onRead?.(snapshot);
     return snapshot;
   };
   // DataLoader hands each distinct id to the batch function once per request: counting them
@@ -111,7 +120,10 @@ export function createContextFactory(deps: ContextDependencies) {
       createAdmission: deps.createAdmission,
       idempotency: deps.idempotency,
       idempotencyKey: initial.request?.headers?.get('idempotency-key') ?? undefined,
-      taskLoader: createTaskLoader(deps.tasks, getSignal, deps.maxTaskReads, (snapshot) => responseLifetime.noteRead(snapshot)),
+      taskLoader: createTaskLoader(deps.tasks, getSignal, deps.maxTaskReads, {
+        onRead: (snapshot) => responseLifetime.noteRead(snapshot),
+        onLookup: deps.onTaskLookup,
+      }),
       live: deps.live,
       limits: deps.limits,
       responseLifetime,

@@ -12,6 +12,7 @@ import { createTaskResultCache } from './live/task-result-cache.js';
 import { TaskReader } from './live/task-reader.js';
 import { TaskWatchHub } from './live/task-watch-hub.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
+import { GatewayMetrics } from './metrics.js';
 import { UpstreamClient } from './upstream/client.js';
 import { createGatewayYoga } from './yoga.js';
 
@@ -55,15 +56,26 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.info({ upstreamBaseUrl: config.upstream.baseUrl }, 'using the real video service');
   }
 
-  const upstream = new UpstreamClient(upstreamConfig, logger);
+  // The hub is built after the client it polls through; the metrics ask for it at scrape time.
+  let hub: TaskWatchHub | undefined;
+  const metrics = new GatewayMetrics(() => hub);
+  const upstream = new UpstreamClient(upstreamConfig, logger, metrics);
   const tasks = new TaskReader(upstream, createTaskResultCache(config.taskCache));
   const live = new TaskWatchHub(tasks, config.live, logger);
+  hub = live;
   const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
   let draining = false;
-  const yoga = createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady: () => !draining });
+  const yoga = createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady: () => !draining, metrics });
   const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
   if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
-  const handle = createGraphQLRequestHandler({ yoga, responses, maxBodyBytes: config.limits.requestMaxBodyBytes, keyring });
+  const handle = createGraphQLRequestHandler({
+    yoga,
+    responses,
+    maxBodyBytes: config.limits.requestMaxBodyBytes,
+    keyring,
+    metrics,
+    metricsToken: config.auth.metricsToken,
+  });
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       logger.error({ err: error }, 'request handler failed');

@@ -12,7 +12,9 @@ import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
 import type { TaskReader } from './live/task-reader.js';
 import type { TaskUpdateSource } from './live/task-watch-hub.js';
 import type { Logger } from './logger.js';
+import type { GatewayMetrics } from './metrics.js';
 import { useAbuseLimits } from './plugins/use-abuse-limits.js';
+import { useOperationMetrics } from './plugins/use-operation-metrics.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
 import { useResponseCapture } from './plugins/use-response-capture.js';
 import type { CachedResponses, ResponseCacheSlot } from './http/cached-responses.js';
@@ -30,6 +32,7 @@ export interface GatewayParts {
   logger: Logger;
   /** False once shutdown has begun, so load balancers stop sending traffic. */
   isReady: () => boolean;
+  metrics: GatewayMetrics;
 }
 
 /** What the HTTP layer hands Yoga with each request, besides the request itself. */
@@ -52,12 +55,13 @@ function toYogaLogger(logger: Logger): YogaLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-export function createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady }: GatewayParts) {
+export function createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady, metrics }: GatewayParts) {
   return createYoga<GatewayServerContext>({
     schema,
     graphqlEndpoint: '/graphql',
     context: createContextFactory({
       maxTaskReads: config.graphqlLimits.maxTaskReads,
+      onTaskLookup: (hit) => metrics.cacheLookup('task', hit),
       ids: config.auth.clients && config.auth.idSecret ? new SignedTaskIds(config.auth.idSecret) : verbatimTaskIds,
       upstream,
       createAdmission: new CreateAdmission(config.createLimits),
@@ -84,6 +88,7 @@ export function createGatewayYoga({ config, upstream, tasks, live, responses, lo
     healthCheckEndpoint: '/health',
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: () => isReady() }),
+      useOperationMetrics(metrics),
       // Yoga's CSRF guard: requests a browser could send without a preflight need this header.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
       useAbuseLimits(config.graphqlLimits),

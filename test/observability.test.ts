@@ -50,3 +50,41 @@ describe('health and readiness', () => {
     expect((await fetch(`${keyed.gateway.url}/ready`)).status).toBe(200);
   });
 });
+
+describe('/metrics', () => {
+  it('exposes operations, upstream calls, retries, cache lookups and live gauges, with no tenant or key in it', async () => {
+    const s = await startStack({ env: { GATEWAY_API_KEYS: 'shop:k-shop-0123456789abcdef', GATEWAY_ID_SECRET: 'x'.repeat(40), TASK_CACHE_MAX_ENTRIES: '100', METRICS_TOKEN: 'metrics-token-123' } });
+    try {
+      const auth = { authorization: 'Bearer k-shop-0123456789abcdef', 'content-type': 'application/json' };
+      const created = await fetch(`${s.gateway.url}/graphql`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ query: 'mutation { createReferenceVideo(input: { prompt: "@1 hi", subjects: [{ id: "1", images: ["https://e.com/a.png"] }] }) { taskId } }' }),
+      });
+      const id = ((await created.json()) as { data: { createReferenceVideo: { taskId: string } } }).data.createReferenceVideo.taskId;
+      s.simulator.injectFault({ endpoint: 'result', kind: 'error', status: 503 });
+      const read = JSON.stringify({ query: 'query($id: ID!) { task(id: $id) { status } }', variables: { id } });
+      await fetch(`${s.gateway.url}/graphql`, { method: 'POST', headers: auth, body: read });
+      await fetch(`${s.gateway.url}/graphql`, { method: 'POST', headers: auth, body: read });
+
+      expect((await fetch(`${s.gateway.url}/metrics`)).status).toBe(401);
+      const response = await fetch(`${s.gateway.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-123' } });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toMatch(/gateway_graphql_operations_total\{operation="createReferenceVideo",outcome="ok"\} 1/);
+      expect(text).toMatch(/gateway_graphql_operations_total\{operation="task",outcome="ok"\} 1/);
+      expect(text).toMatch(/gateway_graphql_operations_total\{operation="task",outcome="cached"\} 1/);
+      expect(text).toMatch(/gateway_upstream_requests_total\{endpoint="create",status="200"\} 1/);
+      expect(text).toMatch(/gateway_upstream_requests_total\{endpoint="task-result",status="503"\} 1/);
+      expect(text).toMatch(/gateway_upstream_retries_total\{endpoint="task-result"\} 1/);
+      expect(text).toMatch(/gateway_cache_lookups_total\{cache="response",result="hit"\} 1/);
+      expect(text).toMatch(/gateway_cache_lookups_total\{cache="task",result="miss"\} 1/);
+      expect(text).toMatch(/gateway_graphql_operation_duration_seconds_bucket/);
+      expect(text).toMatch(/gateway_active_subscriptions 0/);
+      expect(text).toMatch(/gateway_active_pollers 0/);
+      for (const secret of ['shop', 'k-shop-0123456789abcdef', id]) expect(text).not.toContain(secret);
+    } finally {
+      await s.close();
+    }
+  });
+});

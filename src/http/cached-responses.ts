@@ -5,6 +5,8 @@ import { LRUCache } from 'lru-cache';
 export interface CachedResponse {
   body: Buffer;
   headers: Record<string, string>;
+  /** The metrics label of the operation, so cached answers are counted like executed ones. */
+  operation: string;
 }
 
 export class CachedResponses {
@@ -29,4 +31,5 @@ export interface ResponseCacheSlot {
   /** Set during execution when the response may be reused. */
   result?: unknown;
   ttlMs?: number;
+  operation?: string;
 }

@@ -4,9 +4,10 @@
 //
 // Not a side door: whatever must apply to every request (authentication and tenant scoping, limits,
 // request ids, metrics) belongs in this handler before the cache lookup, or in the cache key.
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientKeyring } from '../auth/client-keys.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { requestIdFrom, requestScope } from '../request-scope.js';
 import type { CachedResponses, ResponseCacheSlot } from './cached-responses.js';
 import type { GatewayYoga } from '../yoga.js';
@@ -18,6 +19,16 @@ export interface GraphQLRequestHandlerOptions {
   maxBodyBytes: number;
   /** Undefined: an open gateway (no client keys). */
   keyring: ClientKeyring | undefined;
+  metrics: GatewayMetrics;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+}
+
+const METRICS_PATH = '/metrics';
+
+function sameSecret(presented: string | undefined, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented ?? ''), digest(`Bearer ${expected}`));
 }
 
 type BodyRead = { kind: 'ok'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
@@ -62,10 +73,20 @@ function isGraphiqlPage(req: IncomingMessage): boolean {
   return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
 }
 
-export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, keyring }: GraphQLRequestHandlerOptions) {
+async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: GatewayMetrics, token: string | undefined): Promise<void> {
+  if (token !== undefined && !sameSecret(req.headers.authorization, token)) {
+    return writeJsonError(res, 401, 'UNAUTHENTICATED', 'The metrics token is required: Authorization: Bearer <token>.');
+  }
+  const body = await metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, keyring, metrics, metricsToken }: GraphQLRequestHandlerOptions) {
   const graphqlPath = yoga.graphqlEndpoint;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === METRICS_PATH && req.method === 'GET') return serveMetrics(req, res, metrics, metricsToken);
     // Health, readiness and the like answer without a client key.
     if (path !== graphqlPath) {
       await yoga(req, res);
@@ -96,7 +117,9 @@ export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, key
     if (responses && (req.headers['content-type'] ?? '').startsWith('application/json')) {
       const key = cacheKey(req, tenant, read.body);
       const hit = responses.get(key);
+      metrics.cacheLookup('response', hit !== undefined);
       if (hit) {
+        metrics.operation(hit.operation, 'cached');
         res.writeHead(200, { ...hit.headers, 'content-length': hit.body.length });
         res.end(hit.body);
         return;

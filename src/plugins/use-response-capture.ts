@@ -5,6 +5,8 @@ import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
 import type { CachedResponses, ResponseCacheSlot } from '../http/cached-responses.js';
+import { operationLabel } from '../metrics.js';
+import { rootFieldsOf } from './use-operation-metrics.js';
 
 interface SlotContext {
   responseCacheSlot?: ResponseCacheSlot;
@@ -26,6 +28,7 @@ export function useResponseCapture(responses: CachedResponses): Plugin {
           if (ttlMs <= 0) return;
           slot.result = result;
           slot.ttlMs = ttlMs;
+          slot.operation = operationLabel(rootFieldsOf(args.document, args.operationName));
         },
       };
     },
@@ -38,7 +41,7 @@ export function useResponseCapture(responses: CachedResponses): Plugin {
       response.headers.forEach((value, name) => {
         if (!PER_RESPONSE_HEADERS.has(name)) headers[name] = value;
       });
-      responses.set(slot.key, { body: Buffer.from(JSON.stringify(slot.result)), headers }, slot.ttlMs);
+      responses.set(slot.key, { body: Buffer.from(JSON.stringify(slot.result)), headers, operation: slot.operation ?? 'other' }, slot.ttlMs);
     },
   };
 }

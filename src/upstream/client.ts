@@ -16,6 +16,7 @@ import { withRetries, type RetryPolicy } from './retry-policy.js';
 import { toTaskSnapshot, type TaskSnapshot } from './task-snapshot.js';
 import { createTaskResponseSchema, errorBodySchema, taskResultSchema, type CreateTaskBody } from './wire.js';
 import { parseRetryAfter } from './retry-after.js';
+import type { UpstreamEndpoint, UpstreamObserver } from '../metrics.js';
 
 export const CREATE_PATH = '/v3/async/vidu-q2-reference2video';
 export const TASK_RESULT_PATH = '/v3/async/task-result';
@@ -47,8 +48,9 @@ export class UpstreamClient {
   readonly #config: UpstreamConfig;
   readonly #retryPolicy: RetryPolicy;
   readonly #logger: Logger;
+  readonly #observer: UpstreamObserver | undefined;
 
-  constructor(config: UpstreamConfig & { apiKey: string }, logger: Logger) {
+  constructor(config: UpstreamConfig & { apiKey: string }, logger: Logger, observer?: UpstreamObserver) {
     const base = new URL(config.baseUrl);
     this.#pool = new Pool(base.origin, {
       connections: config.maxConnections,
@@ -67,6 +69,7 @@ export class UpstreamClient {
       retryAfterCapMs: config.retryAfterCapMs,
     };
     this.#logger = logger.child({ component: 'upstream' });
+    this.#observer = observer;
   }
 
   /**
@@ -116,9 +119,11 @@ export class UpstreamClient {
     path: string,
     body: string | undefined,
     signal: AbortSignal | undefined,
-    endpoint: string,
+    endpoint: UpstreamEndpoint,
     passStatuses: number[] = [],
   ): Promise<RawResponse> {
+    const started = performance.now();
+    const elapsed = () => (performance.now() - started) / 1000;
     let response: Dispatcher.ResponseData;
     try {
       response = await this.#pool.request({
@@ -133,7 +138,7 @@ export class UpstreamClient {
         signal,
       });
     } catch (error) {
-      throw this.#transportError(error, endpoint, false);
+      throw this.#transportError(error, endpoint, false, elapsed());
     }
 
     let text: string;
@@ -141,10 +146,11 @@ export class UpstreamClient {
       text = await this.#readCapped(response.body);
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
-      throw this.#transportError(error, endpoint, true);
+      throw this.#transportError(error, endpoint, true, elapsed());
     }
 
     const { statusCode: status } = response;
+    this.#observer?.onAttempt(endpoint, status, elapsed());
     if ((status >= 200 && status < 300) || passStatuses.includes(status)) {
       return { status, headers: response.headers, text };
     }
@@ -175,12 +181,13 @@ export class UpstreamClient {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  #transportError(error: unknown, endpoint: string, afterHeaders: boolean): unknown {
+  #transportError(error: unknown, endpoint: UpstreamEndpoint, afterHeaders: boolean, seconds: number): unknown {
     // The caller went away: not an upstream failure, let the abort propagate as it is.
     if (error instanceof undiciErrors.RequestAbortedError || (error instanceof Error && error.name === 'AbortError')) {
       return error;
     }
     const code = errorCode(error);
+    this.#observer?.onAttempt(endpoint, code !== undefined && TIMEOUT_CODES.has(code) ? 'timeout' : 'network', seconds);
     const detail = `${code ?? 'no code'}: ${error instanceof Error ? error.message : String(error)}`;
     const options = {
       retryable: true,
@@ -196,7 +203,7 @@ export class UpstreamClient {
     return mapped;
   }
 
-  #parseJson(response: RawResponse, endpoint: string): unknown {
+  #parseJson(response: RawResponse, endpoint: UpstreamEndpoint): unknown {
     try {
       return JSON.parse(response.text);
     } catch {
@@ -213,13 +220,14 @@ export class UpstreamClient {
     }
   }
 
-  #badResponse(endpoint: string, what: string, text: string): UpstreamBadResponseError {
+  #badResponse(endpoint: UpstreamEndpoint, what: string, text: string): UpstreamBadResponseError {
     const detail = `${what}; body starts: ${text.slice(0, 200)}`;
     this.#logger.warn({ endpoint, detail }, 'upstream sent a response we cannot use');
     return new UpstreamBadResponseError('The video service sent a response the gateway could not understand.', { detail });
   }
 
-  #logRetry(endpoint: string, error: UpstreamError, attempt: number): void {
+  #logRetry(endpoint: UpstreamEndpoint, error: UpstreamError, attempt: number): void {
+    this.#observer?.onRetry(endpoint);
     this.#logger.info({ endpoint, attempt, code: error.code, status: error.status }, 'retrying upstream call');
   }
 }

@@ -1,0 +1,108 @@
+// Prometheus metrics for /metrics. One registry per gateway (no process-wide default registry),
+// labels from small fixed sets only: never a tenant, key, task id or client-chosen name.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type UpstreamEndpoint = 'create' | 'task-result';
+
+/** What the upstream client reports; kept small so the client does not depend on prom-client. */
+export interface UpstreamObserver {
+  /** `status` is the HTTP status, or 'timeout' / 'network' when no answer came. */
+  onAttempt(endpoint: UpstreamEndpoint, status: number | 'timeout' | 'network', seconds: number): void;
+  onRetry(endpoint: UpstreamEndpoint): void;
+}
+
+export interface LiveGauges {
+  readonly activeWatchers: number;
+  readonly activePollers: number;
+}
+
+/** The root fields an operation may start from; anything else is counted as "other". */
+const KNOWN_OPERATIONS = new Set(['task', 'tasks', 'createReferenceVideo', 'taskUpdates', 'introspection']);
+
+export function operationLabel(rootFields: readonly string[]): string {
+  if (rootFields.length > 0 && rootFields.every((field) => field.startsWith('__'))) return 'introspection';
+  const own = [...new Set(rootFields.filter((field) => !field.startsWith('__')))];
+  if (own.length === 1 && KNOWN_OPERATIONS.has(own[0]!)) return own[0]!;
+  return own.length > 1 ? 'multiple' : 'other';
+}
+
+export class GatewayMetrics implements UpstreamObserver {
+  readonly registry = new Registry();
+  readonly #operations = new Counter({
+    name: 'gateway_graphql_operations_total',
+    help: 'GraphQL operations by root field and outcome (ok, error, cached).',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly #operationSeconds = new Histogram({
+    name: 'gateway_graphql_operation_duration_seconds',
+    help: 'Time to execute a GraphQL operation (cached answers excluded).',
+    labelNames: ['operation'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly #upstreamCalls = new Counter({
+    name: 'gateway_upstream_requests_total',
+    help: 'Upstream HTTP attempts by endpoint and status (HTTP status, timeout or network).',
+    labelNames: ['endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly #upstreamSeconds = new Histogram({
+    name: 'gateway_upstream_request_duration_seconds',
+    help: 'Duration of one upstream attempt.',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly #upstreamRetries = new Counter({
+    name: 'gateway_upstream_retries_total',
+    help: 'Upstream retries by endpoint.',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
+  readonly #cacheLookups = new Counter({
+    name: 'gateway_cache_lookups_total',
+    help: 'Cache lookups by cache (task result, response) and result (hit, miss).',
+    labelNames: ['cache', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  /** `live` is asked at scrape time, so the hub may be built after the metrics. */
+  constructor(live: () => LiveGauges | undefined) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
+    new Gauge({
+      name: 'gateway_active_subscriptions',
+      help: 'Open taskUpdates subscriptions.',
+      registers: [this.registry],
+      collect() {
+        this.set(live()?.activeWatchers ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'gateway_active_pollers',
+      help: 'Tasks being polled (one poller per watched task).',
+      registers: [this.registry],
+      collect() {
+        this.set(live()?.activePollers ?? 0);
+      },
+    });
+  }
+
+  onAttempt(endpoint: UpstreamEndpoint, status: number | 'timeout' | 'network', seconds: number): void {
+    this.#upstreamCalls.inc({ endpoint, status: String(status) });
+    this.#upstreamSeconds.observe({ endpoint }, seconds);
+  }
+
+  onRetry(endpoint: UpstreamEndpoint): void {
+    this.#upstreamRetries.inc({ endpoint });
+  }
+
+  operation(operation: string, outcome: 'ok' | 'error' | 'cached', seconds?: number): void {
+    this.#operations.inc({ operation, outcome });
+    if (seconds !== undefined) this.#operationSeconds.observe({ operation }, seconds);
+  }
+
+  cacheLookup(cache: 'task' | 'response', hit: boolean): void {
+    this.#cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' });
+  }
+}
