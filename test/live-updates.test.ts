@@ -52,6 +52,16 @@ async function collectWs(s: Stack, id: string): Promise<Result[]> {
   return results;
 }
 
+/** A bare SSE request, for what the client libraries hide: headers, pings, hanging up. */
+function openRawSse(s: Stack, id: string, signal: AbortSignal): Promise<Response> {
+  return fetch(`${s.gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ query: SUBSCRIPTION, variables: { id } }),
+    signal,
+  });
+}
+
 function statuses(results: Result[]): string[] {
   return results.map((r) => r.data?.taskUpdates.status ?? 'ERROR').filter((status, i, all) => status !== all[i - 1]);
 }
@@ -151,12 +161,7 @@ describe('the shared poller', () => {
     const s = await stack({}, 60_000);
     const id = await createTask(s);
     const controller = new AbortController();
-    const response = await fetch(`${s.gateway.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ query: SUBSCRIPTION, variables: { id } }),
-      signal: controller.signal,
-    });
+    const response = await openRawSse(s, id, controller.signal);
     const reader = response.body!.getReader();
     await reader.read();
     expect(s.gateway.live.activeWatchers).toBe(1);
@@ -168,12 +173,7 @@ describe('the shared poller', () => {
     const s = await stack({}, 60_000);
     const id = await createTask(s);
     const controller = new AbortController();
-    const response = await fetch(`${s.gateway.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ query: SUBSCRIPTION, variables: { id } }),
-      signal: controller.signal,
-    });
+    const response = await openRawSse(s, id, controller.signal);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(response.headers.get('x-accel-buffering')).toBe('no');
     const reader = response.body!.getReader();
