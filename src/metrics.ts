@@ -67,15 +67,18 @@ export class GatewayMetrics implements UpstreamObserver {
     registers: [this.registry],
   });
 
-  /** `live` is asked at scrape time, so the hub may be built after the metrics. */
-  constructor(live: () => LiveGauges | undefined) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
+  }
+
+  /** Gauges read from the live hub at scrape time. */
+  trackLive(live: LiveGauges): void {
     new Gauge({
       name: 'gateway_active_subscriptions',
       help: 'Open taskUpdates subscriptions.',
       registers: [this.registry],
       collect() {
-        this.set(live()?.activeWatchers ?? 0);
+        this.set(live.activeWatchers);
       },
     });
     new Gauge({
@@ -83,7 +86,7 @@ export class GatewayMetrics implements UpstreamObserver {
       help: 'Tasks being polled (one poller per watched task).',
       registers: [this.registry],
       collect() {
-        this.set(live()?.activePollers ?? 0);
+        this.set(live.activePollers);
       },
     });
   }

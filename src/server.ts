@@ -56,13 +56,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.info({ upstreamBaseUrl: config.upstream.baseUrl }, 'using the real video service');
   }
 
-  // The hub is built after the client it polls through; the metrics ask for it at scrape time.
-  let hub: TaskWatchHub | undefined;
-  const metrics = new GatewayMetrics(() => hub);
+  const metrics = new GatewayMetrics();
   const upstream = new UpstreamClient(upstreamConfig, logger, metrics);
   const tasks = new TaskReader(upstream, createTaskResultCache(config.taskCache));
   const live = new TaskWatchHub(tasks, config.live, logger);
-  hub = live;
+  metrics.trackLive(live);
   const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
   let draining = false;
   const yoga = createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady: () => !draining, metrics });
