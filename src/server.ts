@@ -104,20 +104,27 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       live.close();
       await webSocket.close();
       let cutOff = false;
+      const started = Date.now();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; in-flight requests get the grace period.
+        // Keep-alive sockets would hold close() open until their own timeout: close each one as soon
+        // as it is idle (when its in-flight request has finished). In-flight requests get the grace period.
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const deadline = setTimeout(() => {
           cutOff = true;
           logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown deadline reached: cutting the remaining connections');
           server.closeAllConnections();
         }, config.shutdownGraceMs);
-        server.once('close', () => clearTimeout(deadline));
+        server.once('close', () => {
+          clearInterval(sweep);
+          clearTimeout(deadline);
+        });
       });
-      await upstream.close();
+      // Reads that no client waits for any more (shared reads, polls) get what is left of the grace period.
+      const upstreamCut = await upstream.close(Math.max(0, config.shutdownGraceMs - (Date.now() - started)));
       await simulator?.close();
-      return { cutOff };
+      return { cutOff: cutOff || upstreamCut };
     },
   };
 }

@@ -109,8 +109,18 @@ export class UpstreamClient {
     return toTaskSnapshot(parsed.data, new Date());
   }
 
-  async close(): Promise<void> {
-    await this.#pool.close();
+  /**
+   * Lets calls in flight finish for up to `graceMs`, then drops them. Returns whether any had to be
+   * dropped. (Pool.close alone would wait for a slow upstream as long as the timeouts allow.)
+   */
+  async close(graceMs = 0): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const closed = this.#pool.close().then(() => true);
+    const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
+    const inTime = await Promise.race([closed, expired]);
+    clearTimeout(timer);
+    if (!inTime) await this.#pool.destroy();
+    return !inTime;
   }
 
   /** One attempt. Resolves with 2xx answers and the `passStatuses`; throws UpstreamError otherwise. */
