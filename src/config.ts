@@ -88,6 +88,15 @@ const envSchema = z.object({
   CREATE_MAX_CONCURRENT: int(1, 10_000, 16),
   IDEMPOTENCY_MAX_KEYS: int(1, 10_000_000, 100_000),
 
+  REDIS_URL: z
+    .string()
+    .trim()
+    .optional()
+    .refine((value) => value === undefined || value === '' || /^rediss?:\/\/[^\s]+$/.test(value), { error: 'must be a redis:// or rediss:// URL' }),
+  REDIS_KEY_PREFIX: z.string().trim().regex(/^[A-Za-z0-9:_-]{1,64}$/, { error: 'must be 1-64 letters, digits, :, _ or -' }).default('vgw:'),
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 1000),
+  IDEMPOTENCY_WAIT_MS: int(0, 120_000, 10_000),
+
   IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
   // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
   CREATE_MAX_BODY_BYTES: int(1024, 20_000_000, 20_000_000),
@@ -185,6 +194,14 @@ export interface CreateLimitsConfig {
   maxConcurrent: number;
   /** Idempotency records kept (each for 24 h). */
   idempotencyMaxKeys: number;
+  /** How long a request waits for another one holding the same Idempotency-Key (shared store only). */
+  idempotencyWaitMs: number;
+}
+
+export interface RedisConfig {
+  url: string;
+  keyPrefix: string;
+  commandTimeoutMs: number;
 }
 
 export interface Config {
@@ -197,6 +214,8 @@ export interface Config {
   auth: AuthConfig;
   graphqlLimits: GraphQLLimitsConfig;
   createLimits: CreateLimitsConfig;
+  /** Undefined: all shared state stays in this process's memory. */
+  redis: RedisConfig | undefined;
   exposure: HttpExposureConfig;
   upstream: UpstreamConfig;
   limits: {
@@ -261,7 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue?.path[0] ?? 'environment');
     const raw = env[name];
     // Never echo secrets back, even in an error message.
-    const shown = /KEY|SECRET|TOKEN/.test(name) || raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`;
+    const shown = /KEY|SECRET|TOKEN|REDIS_URL/.test(name) || raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`;
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
@@ -288,7 +307,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       burst: e.CREATE_RATE_LIMIT_BURST,
       maxConcurrent: e.CREATE_MAX_CONCURRENT,
       idempotencyMaxKeys: e.IDEMPOTENCY_MAX_KEYS,
+      idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,
     },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
     exposure: {
       // Unset: any origin in development, none in production. Set: exactly these.
       corsOrigins:

@@ -12,7 +12,12 @@ import { createTaskResultCache } from './live/task-result-cache.js';
 import { TaskReader } from './live/task-reader.js';
 import { TaskWatchHub } from './live/task-watch-hub.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
+import { CreateAdmission } from './create-video/create-admission.js';
+import { LocalTokenBuckets, RedisTokenBuckets } from './create-video/create-rate-limit.js';
+import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
+import { RedisIdempotencyStore } from './create-video/redis-idempotency-store.js';
 import { GatewayMetrics } from './metrics.js';
+import { connectRedis } from './shared/redis-connection.js';
 import { UpstreamClient } from './upstream/client.js';
 import { createGatewayYoga } from './yoga.js';
 
@@ -62,8 +67,38 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const live = new TaskWatchHub(tasks, config.live, logger);
   metrics.trackLive(live);
   const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
+  // Shared state for many replicas when REDIS_URL is set; this process's memory otherwise.
+  const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
+  const localBuckets = new LocalTokenBuckets(config.createLimits);
+  const createAdmission = new CreateAdmission(
+    config.createLimits,
+    redis ? new RedisTokenBuckets(redis, config.createLimits, localBuckets, logger) : localBuckets,
+  );
+  const idempotency = redis
+    ? new RedisIdempotencyStore(
+        redis,
+        {
+          // A create is sent once and may take connect + headers + body timeouts; keep the claim past that.
+          inFlightMs: config.upstream.connectTimeoutMs + 2 * config.upstream.timeoutMs + 60_000,
+          waitMs: config.createLimits.idempotencyWaitMs,
+        },
+        logger,
+      )
+    : new InMemoryIdempotencyStore(config.createLimits.idempotencyMaxKeys);
   let draining = false;
-  const yoga = createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady: () => !draining, metrics });
+  const yoga = createGatewayYoga({
+    config,
+    upstream,
+    tasks,
+    live,
+    responses,
+    logger,
+    metrics,
+    createAdmission,
+    idempotency,
+    // Not ready while draining, nor while a configured Redis does not answer.
+    isReady: () => !draining && (redis?.isReady() ?? true),
+  });
   const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
   if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
   const handle = createGraphQLRequestHandler({
@@ -124,6 +159,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       // Reads that no client waits for any more (shared reads, polls) get what is left of the grace period.
       const upstreamCut = await upstream.close(Math.max(0, config.shutdownGraceMs - (Date.now() - started)));
       await simulator?.close();
+      await redis?.close();
       return { cutOff: cutOff || upstreamCut };
     },
   };

@@ -5,8 +5,8 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
 import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
 import type { Config } from './config.js';
-import { CreateAdmission } from './create-video/create-admission.js';
-import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
+import type { CreateAdmission } from './create-video/create-admission.js';
+import type { IdempotencyStore } from './create-video/idempotency.js';
 import { createContextFactory } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
 import type { TaskReader } from './live/task-reader.js';
@@ -33,6 +33,8 @@ export interface GatewayParts {
   /** False once shutdown has begun, so load balancers stop sending traffic. */
   isReady: () => boolean;
   metrics: GatewayMetrics;
+  createAdmission: CreateAdmission;
+  idempotency: IdempotencyStore;
 }
 
 /** What the HTTP layer hands Yoga with each request, besides the request itself. */
@@ -55,7 +57,8 @@ function toYogaLogger(logger: Logger): YogaLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-export function createGatewayYoga({ config, upstream, tasks, live, responses, logger, isReady, metrics }: GatewayParts) {
+export function createGatewayYoga(parts: GatewayParts) {
+  const { config, upstream, tasks, live, responses, logger, isReady, metrics } = parts;
   return createYoga<GatewayServerContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -64,8 +67,8 @@ export function createGatewayYoga({ config, upstream, tasks, live, responses, lo
       onTaskLookup: (hit) => metrics.cacheLookup('task', hit),
       ids: config.auth.clients && config.auth.idSecret ? new SignedTaskIds(config.auth.idSecret) : verbatimTaskIds,
       upstream,
-      createAdmission: new CreateAdmission(config.createLimits),
-      idempotency: new InMemoryIdempotencyStore(config.createLimits.idempotencyMaxKeys),
+      createAdmission: parts.createAdmission,
+      idempotency: parts.idempotency,
       tasks,
       live,
       limits: {

@@ -1,7 +1,7 @@
-// Who may start a billed create right now: a token bucket per tenant (rate and burst) and a cap on
-// creates in flight in this process. Checked before the upstream is called, so a refusal costs nothing.
-import { TokenBucket } from 'limiter';
+// Who may start a billed create right now: the tenant's token bucket (rate and burst) and a cap
+// on creates in flight in this process. Checked before the upstream is called, so a refusal costs nothing.
 import type { CreateLimitsConfig } from '../config.js';
+import type { CreateRateLimit } from './create-rate-limit.js';
 
 export type Admission = { admitted: true; release(): void } | { admitted: false; retryAfterSeconds: number; reason: string };
 
@@ -10,46 +10,35 @@ const CONCURRENCY_RETRY_AFTER_SECONDS = 1;
 
 export class CreateAdmission {
   readonly #config: CreateLimitsConfig;
-  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #rateLimit: CreateRateLimit;
   #inFlight = 0;
 
-  constructor(config: CreateLimitsConfig) {
+  constructor(config: CreateLimitsConfig, rateLimit: CreateRateLimit) {
     this.#config = config;
+    this.#rateLimit = rateLimit;
   }
 
-  tryAdmit(tenant: string | null): Admission {
+  async tryAdmit(tenant: string | null): Promise<Admission> {
     if (this.#inFlight >= this.#config.maxConcurrent) {
       return { admitted: false, retryAfterSeconds: CONCURRENCY_RETRY_AFTER_SECONDS, reason: 'Too many video creations are in progress; try again shortly.' };
     }
-    const bucket = this.#bucketFor(tenant ?? '');
-    if (!bucket.tryRemoveTokens(1)) {
-      const msPerToken = 60_000 / this.#config.perMinute;
+    // Hold the slot while the bucket is asked, so concurrent requests cannot all pass the cap check.
+    this.#inFlight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#inFlight--;
+    };
+    const decision = await this.#rateLimit.take(tenant ?? '');
+    if (!decision.ok) {
+      release();
       return {
         admitted: false,
-        retryAfterSeconds: Math.max(1, Math.ceil(((1 - bucket.content) * msPerToken) / 1000)),
+        retryAfterSeconds: decision.retryAfterSeconds,
         reason: `Create rate limit reached (${this.#config.perMinute} per minute, bursts of ${this.#config.burst}).`,
       };
     }
-    this.#inFlight++;
-    let released = false;
-    return {
-      admitted: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#inFlight--;
-      },
-    };
-  }
-
-  #bucketFor(tenant: string): TokenBucket {
-    let bucket = this.#buckets.get(tenant);
-    if (!bucket) {
-      bucket = new TokenBucket({ bucketSize: this.#config.burst, tokensPerInterval: this.#config.perMinute, interval: 'minute' });
-      // limiter's buckets start empty; a new tenant may use its burst at once.
-      bucket.content = this.#config.burst;
-      this.#buckets.set(tenant, bucket);
-    }
-    return bucket;
+    return { admitted: true, release };
   }
 }

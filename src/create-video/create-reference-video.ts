@@ -6,7 +6,7 @@ import { createGraphQLError } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
 import { badUserInput } from '../schema/errors.js';
 import { UpstreamError, UpstreamInputRejectedError } from '../upstream/errors.js';
-import type { CreateOutcome } from './idempotency.js';
+import type { CreateOutcome, ReplayedError } from './idempotency.js';
 import { fingerprintOf } from './idempotency.js';
 import type { CreateVideoInputValue, UserErrorValue } from './input.js';
 import { toUpstreamBody } from './to-upstream-body.js';
@@ -58,7 +58,7 @@ function outcomeUnknown(error: unknown): boolean {
 }
 
 async function startCreate(body: CreateTaskBody, ctx: CreateContext): Promise<CreatePayloadValue> {
-  const admission = ctx.createAdmission.tryAdmit(ctx.tenant);
+  const admission = await ctx.createAdmission.tryAdmit(ctx.tenant);
   if (!admission.admitted) {
     throw createGraphQLError(admission.reason, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: admission.retryAfterSeconds } });
   }
@@ -78,7 +78,16 @@ async function startCreate(body: CreateTaskBody, ctx: CreateContext): Promise<Cr
 function replay(outcome: CreateOutcome): CreatePayloadValue {
   if (outcome.kind === 'created') return outcome.payload;
   // Same answer as the first time: a retry must not risk a second billed video.
-  throw outcome.error;
+  throw createGraphQLError(outcome.error.message, { extensions: { code: outcome.error.code } });
+}
+
+/** The error a replay repeats: the upstream failure's own code, or plainly "unknown outcome". */
+function replayedError(error: unknown): ReplayedError {
+  if (error instanceof UpstreamError) return { code: error.code, message: error.message };
+  return {
+    code: 'CREATE_OUTCOME_UNKNOWN',
+    message: 'The first request with this Idempotency-Key ended before the video service answered; whether a video was started is unknown.',
+  };
 }
 
 export async function createReferenceVideo(input: CreateVideoInputValue, ctx: CreateContext): Promise<CreatePayloadValue> {
@@ -109,15 +118,26 @@ export async function createReferenceVideo(input: CreateVideoInputValue, ctx: Cr
     ]);
   }
   if (claim.kind === 'replay') return replay(claim.outcome);
+  if (claim.kind === 'in-progress') {
+    throw createGraphQLError('A request with this Idempotency-Key is still in progress; retry shortly.', {
+      extensions: { code: 'IDEMPOTENCY_IN_PROGRESS', retryAfterSeconds: claim.retryAfterSeconds },
+    });
+  }
+  if (claim.kind === 'unavailable') {
+    throw createGraphQLError('Idempotency-Key records cannot be reached right now; the create was not sent. Retry shortly.', {
+      extensions: { code: 'IDEMPOTENCY_UNAVAILABLE' },
+    });
+  }
+  let payload: CreatePayloadValue;
   try {
-    const payload = await startCreate(body, ctx);
-    // A refusal with an error body (userErrors) frees the key: fixing the input and retrying is fine.
-    if (payload.taskId === null) claim.free();
-    else claim.settle({ kind: 'created', payload });
-    return payload;
+    payload = await startCreate(body, ctx);
   } catch (error) {
-    if (outcomeUnknown(error)) claim.settle({ kind: 'unknown', error: error instanceof Error ? error : new Error(String(error)) });
-    else claim.free();
+    if (outcomeUnknown(error)) await claim.settle({ kind: 'unknown', error: replayedError(error) });
+    else await claim.free();
     throw error;
   }
+  // A refusal with an error body (userErrors) frees the key: fixing the input and retrying is fine.
+  if (payload.taskId === null) await claim.free();
+  else await claim.settle({ kind: 'created', payload });
+  return payload;
 }

@@ -12,12 +12,22 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export type CreateOutcome =
   | { kind: 'created'; payload: CreatePayloadValue }
   /** The upstream may or may not have started the job (timeout, connection lost after sending). */
-  | { kind: 'unknown'; error: Error };
+  | { kind: 'unknown'; error: ReplayedError };
+
+/** What a replay of an unknown outcome answers: the first request's error code and message. */
+export interface ReplayedError {
+  code: string;
+  message: string;
+}
 
 export type Claim =
-  | { kind: 'claimed'; settle(outcome: CreateOutcome): void; free(): void }
+  | { kind: 'claimed'; settle(outcome: CreateOutcome): Promise<void>; free(): Promise<void> }
   | { kind: 'replay'; outcome: CreateOutcome }
-  | { kind: 'mismatch' };
+  | { kind: 'mismatch' }
+  /** Another request holds the key and did not finish within the wait (shared store). */
+  | { kind: 'in-progress'; retryAfterSeconds: number }
+  /** The shared store cannot be reached: fail closed rather than risk a second billed video. */
+  | { kind: 'unavailable' };
 
 interface IdempotencyRecord {
   fingerprint: string;
@@ -28,6 +38,11 @@ interface IdempotencyRecord {
 
 export interface IdempotencyStore {
   claim(tenant: string | null, key: string, fingerprint: string): Promise<Claim>;
+}
+
+/** Tenants never share keys: two tenants may use the same key for different tasks. */
+export function scopedKey(tenant: string | null, key: string): string {
+  return `${tenant ?? ''}\u0000${key}`;
 }
 
 /** What makes two creates "the same input": the exact upstream body. */
@@ -43,8 +58,7 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async claim(tenant: string | null, key: string, fingerprint: string): Promise<Claim> {
-    // Tenants never share keys: two tenants may use the same key for different tasks.
-    const scoped = `${tenant ?? ''}\u0000${key}`;
+    const scoped = scopedKey(tenant, key);
     for (;;) {
       const existing = this.#records.get(scoped);
       if (!existing) break;
@@ -59,11 +73,11 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     this.#records.set(scoped, record);
     return {
       kind: 'claimed',
-      settle: (outcome) => {
+      settle: async (outcome) => {
         record.outcome = outcome;
         resolve();
       },
-      free: () => {
+      free: async () => {
         if (this.#records.get(scoped) === record) this.#records.delete(scoped);
         resolve();
       },

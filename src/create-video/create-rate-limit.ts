@@ -1,0 +1,95 @@
+// Per-tenant token buckets for creates: in this process, or in Redis so replicas share them. The
+// Redis bucket is one small script (refill, take) run atomically with Redis's own clock; while
+// Redis is away, the local buckets decide, so creates go on under a local limit.
+import { TokenBucket } from 'limiter';
+import type { Logger } from '../logger.js';
+import type { SharedRedis } from '../shared/redis-connection.js';
+
+export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+export interface CreateRateLimit {
+  take(tenant: string): Promise<RateDecision>;
+}
+
+export interface BucketShape {
+  perMinute: number;
+  burst: number;
+}
+
+export class LocalTokenBuckets implements CreateRateLimit {
+  readonly #shape: BucketShape;
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(shape: BucketShape) {
+    this.#shape = shape;
+  }
+
+  async take(tenant: string): Promise<RateDecision> {
+    let bucket = this.#buckets.get(tenant);
+    if (!bucket) {
+      bucket = new TokenBucket({ bucketSize: this.#shape.burst, tokensPerInterval: this.#shape.perMinute, interval: 'minute' });
+      // limiter's buckets start empty; a new tenant may use its burst at once.
+      bucket.content = this.#shape.burst;
+      this.#buckets.set(tenant, bucket);
+    }
+    if (bucket.tryRemoveTokens(1)) return { ok: true };
+    const msPerToken = 60_000 / this.#shape.perMinute;
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((1 - bucket.content) * msPerToken) / 1000)) };
+  }
+}
+
+// KEYS[1]: the bucket. ARGV: capacity, tokens per millisecond, key lifetime in ms.
+// Returns { 1, 0 } when a token was taken, else { 0, milliseconds until one is available }.
+const TAKE_TOKEN = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local taken, wait = 0, 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  taken = 1
+else
+  wait = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return { taken, wait }`;
+
+export class RedisTokenBuckets implements CreateRateLimit {
+  readonly #redis: SharedRedis;
+  readonly #shape: BucketShape;
+  readonly #fallback: CreateRateLimit;
+  readonly #logger: Logger;
+
+  constructor(redis: SharedRedis, shape: BucketShape, fallback: CreateRateLimit, logger: Logger) {
+    this.#redis = redis;
+    this.#shape = shape;
+    this.#fallback = fallback;
+    this.#logger = logger.child({ component: 'create-rate-limit' });
+  }
+
+  async take(tenant: string): Promise<RateDecision> {
+    const perMs = this.#shape.perMinute / 60_000;
+    // A bucket left alone refills completely within this time, after which it may as well not exist.
+    const lifetimeMs = Math.ceil(this.#shape.burst / perMs) + 60_000;
+    try {
+      const [taken, waitMs] = (await this.#redis.client.eval(
+        TAKE_TOKEN,
+        1,
+        `${this.#redis.prefix}rate:create:${tenant}`,
+        String(this.#shape.burst),
+        String(perMs),
+        String(lifetimeMs),
+      )) as [number, number];
+      return taken === 1 ? { ok: true } : { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    } catch (error) {
+      this.#logger.warn({ err: { message: (error as Error).message } }, 'shared rate limit unavailable: using the local one');
+      return this.#fallback.take(tenant);
+    }
+  }
+}
