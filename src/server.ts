@@ -17,6 +17,9 @@ import { LocalTokenBuckets, RedisTokenBuckets } from './create-video/create-rate
 import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
 import { RedisIdempotencyStore } from './create-video/redis-idempotency-store.js';
 import { GatewayMetrics } from './metrics.js';
+import { soloPolling } from './live/poll-coordinator.js';
+import { RedisPollCoordinator } from './live/redis-poll-coordinator.js';
+import { RedisTaskCache } from './live/redis-task-cache.js';
 import { connectRedis } from './shared/redis-connection.js';
 import { UpstreamClient } from './upstream/client.js';
 import { createGatewayYoga } from './yoga.js';
@@ -63,12 +66,18 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 
   const metrics = new GatewayMetrics();
   const upstream = new UpstreamClient(upstreamConfig, logger, metrics);
-  const tasks = new TaskReader(upstream, createTaskResultCache(config.taskCache));
-  const live = new TaskWatchHub(tasks, config.live, logger);
-  metrics.trackLive(live);
-  const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
   // Shared state for many replicas when REDIS_URL is set; this process's memory otherwise.
   const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
+  const tasks = new TaskReader(
+    upstream,
+    createTaskResultCache(config.taskCache),
+    redis && config.taskCache.maxEntries > 0 ? new RedisTaskCache(redis, config.taskCache, logger) : undefined,
+  );
+  // A lease lasts one capped poll interval: a dead holder's task is taken over within about two.
+  const pollCoordinator = redis ? new RedisPollCoordinator(redis, config.live.pollMaxIntervalMs, logger) : soloPolling;
+  const live = new TaskWatchHub(tasks, config.live, logger, pollCoordinator);
+  metrics.trackLive(live);
+  const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
   const localBuckets = new LocalTokenBuckets(config.createLimits);
   const createAdmission = new CreateAdmission(
     config.createLimits,
@@ -159,6 +168,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       // Reads that no client waits for any more (shared reads, polls) get what is left of the grace period.
       const upstreamCut = await upstream.close(Math.max(0, config.shutdownGraceMs - (Date.now() - started)));
       await simulator?.close();
+      await pollCoordinator.close();
       await redis?.close();
       return { cutOff: cutOff || upstreamCut };
     },

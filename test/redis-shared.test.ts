@@ -132,3 +132,49 @@ describe.runIf(runs)('shared state on Redis', () => {
     expect((await create(gateway, { idempotencyKey: 'x' })).errors?.[0]?.extensions?.code).toBe('IDEMPOTENCY_UNAVAILABLE');
   });
 });
+
+describe.runIf(runs)('one poller per task across replicas', () => {
+  const SUBSCRIPTION = 'subscription($id: ID!) { taskUpdates(id: $id) { status progressPercent } }';
+  const LIVE = { LIVE_POLL_MIN_INTERVAL_MS: '150', LIVE_POLL_MAX_INTERVAL_MS: '300', LIVE_POLL_JITTER_PERCENT: '0', TASK_CACHE_PENDING_TTL_MS: '100', TASK_CACHE_MAX_ENTRIES: '1000' };
+
+  async function watch(gateway: RunningGateway, id: string): Promise<string[]> {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: SUBSCRIPTION, variables: { id } }),
+    });
+    const text = await response.text();
+    return [...text.matchAll(/"status":"(\w+)"/g)].map((match) => match[1]!);
+  }
+
+  it('a replica answers a task another replica already read, without an upstream call', async () => {
+    const [a, b] = await replicasOnRedis(2, LIVE);
+    const read = JSON.stringify({ query: '{ task(id: "demo-succeeded") { status } }' });
+    const ask = (gateway: RunningGateway) => fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: read });
+    await ask(a!);
+    simulator.resetStats();
+    expect(await (await ask(b!)).json()).toEqual({ data: { task: { status: 'SUCCEEDED' } } });
+    expect(simulator.stats().resultRequests).toBe(0);
+  });
+
+  it('30 subscribers spread over 3 replicas share one upstream poll per interval, and all see the end', async () => {
+    const fast = await startSimulator({ apiKey: UPSTREAM_TEST_KEY, taskDurationMs: 2500 });
+    try {
+      const gateways = await replicasOnRedis(3, { ...LIVE, UPSTREAM_BASE_URL: fast.url });
+      const created = await create(gateways[0]!);
+      const id = created.data?.createReferenceVideo.taskId as string;
+      fast.resetStats();
+      const started = Date.now();
+      const all = await Promise.all(Array.from({ length: 30 }, (_, i) => watch(gateways[i % 3]!, id)));
+      const elapsed = Date.now() - started;
+      for (const statuses of all) expect(statuses.at(-1)).toBe('SUCCEEDED');
+      // One poller cluster-wide reads at most every 150 ms (three would read about three times as
+      // often); each replica's first look may read once more while the shared cache is cold.
+      expect(fast.stats().resultRequests).toBeLessThanOrEqual(Math.ceil(elapsed / 150) + 3);
+      expect(fast.stats().resultRequests).toBeGreaterThanOrEqual(3);
+    } finally {
+      await Promise.all(replicas.splice(0).map((replica) => replica.close()));
+      await fast.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 // Reads tasks for queries and pollers: answers from the status-aware cache when it may, and lets
 // concurrent reads of one id share one upstream call (single-flight).
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
+import type { SharedTaskCache } from './redis-task-cache.js';
 import type { TaskResultCache } from './task-result-cache.js';
 
 export interface TaskSource {
@@ -36,11 +37,19 @@ function abandonable<T>(promise: Promise<T>, signal: AbortSignal | undefined): P
 export class TaskReader {
   readonly #source: TaskSource;
   readonly #cache: TaskResultCache;
+  readonly #shared: SharedTaskCache | undefined;
   readonly #inFlight = new Map<string, Promise<TaskSnapshot | null>>();
 
-  constructor(source: TaskSource, cache: TaskResultCache) {
+  /** `shared`: a cache other replicas fill too (Redis), asked after this process's own. */
+  constructor(source: TaskSource, cache: TaskResultCache, shared?: SharedTaskCache) {
     this.#source = source;
     this.#cache = cache;
+    this.#shared = shared;
+  }
+
+  /** Keeps a snapshot read elsewhere (another replica's poll) as if this process had read it. */
+  remember(snapshot: TaskSnapshot): void {
+    this.#cache.set(snapshot);
   }
 
   /** The cached snapshot, if one may still be served; never calls the upstream. */
@@ -56,15 +65,26 @@ export class TaskReader {
     let flight = this.#inFlight.get(id);
     if (!flight) {
       // No caller's signal here: one client leaving must not fail the others waiting on this call.
-      flight = this.#source
-        .getTask(id)
-        .then((snapshot) => {
-          if (snapshot) this.#cache.set(snapshot);
-          return snapshot;
-        })
-        .finally(() => this.#inFlight.delete(id));
+      flight = this.#readThrough(id, options.fresh === true).finally(() => this.#inFlight.delete(id));
       this.#inFlight.set(id, flight);
     }
     return abandonable(flight, options.signal);
+  }
+
+  async #readThrough(id: string, fresh: boolean): Promise<TaskSnapshot | null> {
+    if (!fresh && this.#shared) {
+      const shared = await this.#shared.get(id);
+      if (shared) {
+        this.#cache.set(shared);
+        return shared;
+      }
+    }
+    const snapshot = await this.#source.getTask(id);
+    if (snapshot) {
+      this.#cache.set(snapshot);
+      // Not awaited: a slow or absent Redis must not hold up the answer (set() never throws).
+      void this.#shared?.set(snapshot);
+    }
+    return snapshot;
   }
 }

@@ -5,6 +5,7 @@ import type { LiveConfig } from '../config.js';
 import { requestScope } from '../request-scope.js';
 import type { Logger } from '../logger.js';
 import { isTerminalStatus, type TaskSnapshot } from '../upstream/task-snapshot.js';
+import { soloPolling, type PollCoordinator } from './poll-coordinator.js';
 import { nextPollDelayMs } from './poll-interval.js';
 import type { TaskReader } from './task-reader.js';
 
@@ -33,9 +34,17 @@ function sameState(a: TaskSnapshot, b: TaskSnapshot): boolean {
   );
 }
 
+interface PollerDependencies {
+  reader: TaskReader;
+  coordinator: PollCoordinator;
+  config: LiveConfig;
+  logger: Logger;
+}
+
 class TaskPoller {
   readonly #id: string;
   readonly #reader: TaskReader;
+  readonly #coordinator: PollCoordinator;
   readonly #config: LiveConfig;
   readonly #logger: Logger;
   readonly #onStop: () => void;
@@ -46,11 +55,12 @@ class TaskPoller {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(id: string, reader: TaskReader, config: LiveConfig, logger: Logger, onStop: () => void) {
+  constructor(id: string, deps: PollerDependencies, onStop: () => void) {
     this.#id = id;
-    this.#reader = reader;
-    this.#config = config;
-    this.#logger = logger;
+    this.#reader = deps.reader;
+    this.#coordinator = deps.coordinator;
+    this.#config = deps.config;
+    this.#logger = deps.logger;
     this.#onStop = onStop;
   }
 
@@ -87,10 +97,24 @@ class TaskPoller {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#coordinator.release(this.#id);
     this.#onStop();
   }
 
+  /** A state another replica read: taken unless this poller already has a newer one. */
+  apply(snapshot: TaskSnapshot): void {
+    if (this.#stopped || (this.#last && snapshot.fetchedAt <= this.#last.fetchedAt)) return;
+    this.#failures = 0;
+    this.#accept(snapshot);
+  }
+
   async #poll(fresh: boolean): Promise<void> {
+    // Across replicas only the lease holder reads the upstream; the others hear its results.
+    if (fresh && !(await this.#coordinator.mayPoll(this.#id))) {
+      if (!this.#stopped) this.#schedule();
+      return;
+    }
+    if (this.#stopped) return;
     let snapshot: TaskSnapshot | null;
     try {
       snapshot = await this.#reader.read(this.#id, { fresh });
@@ -111,6 +135,16 @@ class TaskPoller {
       this.finish({ kind: 'error', error: taskNotFoundError() });
       return;
     }
+    // Another replica's newer state may have arrived while this read was under way.
+    if (this.#last && snapshot.fetchedAt < this.#last.fetchedAt) {
+      this.#schedule();
+      return;
+    }
+    if (fresh) this.#coordinator.publish(snapshot);
+    this.#accept(snapshot);
+  }
+
+  #accept(snapshot: TaskSnapshot): void {
     if (this.#last && sameState(this.#last, snapshot)) {
       this.#unchangedPolls++;
     } else {
@@ -126,6 +160,7 @@ class TaskPoller {
   }
 
   #schedule(): void {
+    clearTimeout(this.#timer);
     const delay = nextPollDelayMs(this.#last, this.#unchangedPolls, this.#config);
     this.#timer = setTimeout(() => void this.#poll(true), delay);
   }
@@ -141,14 +176,15 @@ export interface TaskUpdateSource {
 
 export class TaskWatchHub implements TaskUpdateSource {
   readonly #pollers = new Map<string, TaskPoller>();
-  readonly #reader: TaskReader;
-  readonly #config: LiveConfig;
-  readonly #logger: Logger;
+  readonly #deps: PollerDependencies;
 
-  constructor(reader: TaskReader, config: LiveConfig, logger: Logger) {
-    this.#reader = reader;
-    this.#config = config;
-    this.#logger = logger.child({ component: 'task-watch-hub' });
+  constructor(reader: TaskReader, config: LiveConfig, logger: Logger, coordinator: PollCoordinator = soloPolling) {
+    this.#deps = { reader, config, coordinator, logger: logger.child({ component: 'task-watch-hub' }) };
+    // What another replica read reaches this replica's cache and watchers as if read here.
+    coordinator.onSnapshot((snapshot) => {
+      reader.remember(snapshot);
+      this.#pollers.get(snapshot.id)?.apply(snapshot);
+    });
   }
 
   /** Pollers running now (one per watched task id). */
@@ -188,7 +224,7 @@ export class TaskWatchHub implements TaskUpdateSource {
   #pollerFor(id: string): TaskPoller {
     const existing = this.#pollers.get(id);
     if (existing) return existing;
-    const poller = new TaskPoller(id, this.#reader, this.#config, this.#logger, () => {
+    const poller = new TaskPoller(id, this.#deps, () => {
       if (this.#pollers.get(id) === poller) this.#pollers.delete(id);
     });
     this.#pollers.set(id, poller);
