@@ -272,8 +272,13 @@ function loadAuth(e: Env): AuthConfig {
   return { clients: parsed.keys, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN };
 }
 
+export interface LoadOptions {
+  /** 'simulator': the standalone simulator, which serves no clients and needs no client keys. */
+  role?: 'gateway' | 'simulator';
+}
+
 /** Reads and validates the settings; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -286,7 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const conflict = crossCheck(e);
   if (conflict !== undefined) throw new ConfigError(`Invalid configuration: ${conflict}`);
-  const auth = loadAuth(e);
+  const auth: AuthConfig = options.role === 'simulator' ? { clients: undefined, idSecret: undefined, metricsToken: undefined } : loadAuth(e);
   return {
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,

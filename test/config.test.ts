@@ -79,3 +79,10 @@ describe('loadConfig', () => {
     expect(config.upstream.baseUrl).toBe('http://127.0.0.1:9/prefix');
   });
 });
+
+describe('loadConfig for the standalone simulator', () => {
+  it('does not apply the gateway\'s client-key rules', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow();
+    expect(loadConfig({ NODE_ENV: 'production' }, { role: 'simulator' }).simulator.port).toBe(4010);
+  });
+});

@@ -4,7 +4,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
+import { SignedTaskIds } from '../../src/auth/task-ids.js';
 import { startChild, type Child } from './processes.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -12,6 +14,11 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SIM_KEY = 'bench-simulator-key';
 const QUERY = 'query Read($id: ID!) { task(id: $id) { id status progressPercent etaSeconds videos { url expiresAt } } }';
 const URL_IN_LOG = /(http:\/\/127\.0\.0\.1:\d+(?:\/graphql)?)/;
+// The gateway is measured as it runs in production: every request authenticated, ids signed.
+const CLIENT_KEY = 'bench-client-key-0123456789abcdef';
+const ID_SECRET = 'bench-id-secret-0123456789abcdef0123456789';
+const GATEWAY_AUTH = { GATEWAY_API_KEYS: `bench:${CLIENT_KEY}`, GATEWAY_ID_SECRET: ID_SECRET };
+const AUTHORIZATION = { authorization: `Bearer ${CLIENT_KEY}` };
 
 interface LoadResult {
   name: string;
@@ -36,11 +43,11 @@ async function load(name: string, options: autocannon.Options): Promise<LoadResu
   };
 }
 
-function graphqlLoad(url: string, id: string): autocannon.Options {
+function graphqlLoad(url: string, id: string, headers: Record<string, string> = AUTHORIZATION): autocannon.Options {
   return {
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query: QUERY, variables: { id }, operationName: 'Read' }),
   };
 }
@@ -58,7 +65,7 @@ async function resetSimulatorStats(simulatorUrl: string): Promise<void> {
 async function createTask(gatewayUrl: string): Promise<string> {
   const { body } = await request(gatewayUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...AUTHORIZATION },
     body: JSON.stringify({
       query: 'mutation($input: CreateReferenceVideoInput!) { createReferenceVideo(input: $input) { taskId userErrors { message } } }',
       variables: { input: { prompt: '@1 runs a benchmark', subjects: [{ id: '1', images: ['https://example.com/a.png'] }] } },
@@ -68,13 +75,21 @@ async function createTask(gatewayUrl: string): Promise<string> {
   return json.data.createReferenceVideo.taskId;
 }
 
-async function startPair(taskDurationMs: number, gatewayEnv: Record<string, string> = {}): Promise<{ simulator: Child; gateway: Child }> {
-  const simulator = await startChild('src/simulator/main.ts', { SIMULATOR_PORT: '0', SIMULATOR_API_KEY: SIM_KEY, SIMULATOR_TASK_DURATION_MS: String(taskDurationMs) }, URL_IN_LOG);
-  const gateway = await startChild(
+function startSimulatorChild(taskDurationMs: number): Promise<Child> {
+  return startChild('src/simulator/main.ts', { SIMULATOR_PORT: '0', SIMULATOR_API_KEY: SIM_KEY, SIMULATOR_TASK_DURATION_MS: String(taskDurationMs) }, URL_IN_LOG);
+}
+
+function startGatewayChild(simulatorUrl: string, env: Record<string, string> = {}): Promise<Child> {
+  return startChild(
     'src/main.ts',
-    { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', UPSTREAM_API_KEY: SIM_KEY, UPSTREAM_BASE_URL: simulator.url, ...gatewayEnv },
+    { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', UPSTREAM_API_KEY: SIM_KEY, UPSTREAM_BASE_URL: simulatorUrl, ...GATEWAY_AUTH, ...env },
     /"url":"(http:\/\/127\.0\.0\.1:\d+\/graphql)"/,
   );
+}
+
+async function startPair(taskDurationMs: number, gatewayEnv: Record<string, string> = {}): Promise<{ simulator: Child; gateway: Child }> {
+  const simulator = await startSimulatorChild(taskDurationMs);
+  const gateway = await startGatewayChild(simulator.url, gatewayEnv);
   return { simulator, gateway };
 }
 
@@ -84,16 +99,19 @@ async function throughput() {
   try {
     const pendingId = await createTask(gateway.url);
     const terminalId = 'demo-succeeded';
+    const ids = new SignedTaskIds(ID_SECRET);
+    const terminalPublicId = ids.toPublic(terminalId, 'bench');
+    const pendingUpstreamId = ids.toUpstream(pendingId, 'bench')!;
     const direct = (id: string): autocannon.Options => ({
       url: `${simulator.url}/v3/async/task-result?task_id=${encodeURIComponent(id)}`,
       headers: { authorization: `Bearer ${SIM_KEY}` },
     });
     const results = [
-      await load('floor: bare Yoga, constant', graphqlLoad(floor.url, 'floor-task')),
-      await load('direct: simulator GET, pending', direct(pendingId)),
+      await load('floor: bare Yoga, constant', graphqlLoad(floor.url, 'floor-task', {})),
+      await load('direct: simulator GET, pending', direct(pendingUpstreamId)),
       await load('direct: simulator GET, terminal', direct(terminalId)),
       await load('gateway: task query, pending', graphqlLoad(gateway.url, pendingId)),
-      await load('gateway: task query, terminal', graphqlLoad(gateway.url, terminalId)),
+      await load('gateway: task query, terminal', graphqlLoad(gateway.url, terminalPublicId)),
     ];
     return { results, gatewayPeakRssMiB: gateway.peakRssMiB() };
   } finally {
@@ -111,7 +129,7 @@ async function burstOfReads(count: number) {
     const started = performance.now();
     const statuses = await Promise.all(
       Array.from({ length: count }, async () => {
-        const response = await request(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, dispatcher: agent });
+        const response = await request(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTHORIZATION }, body, dispatcher: agent });
         await response.body.dump();
         return response.statusCode;
       }),
@@ -133,17 +151,27 @@ async function burstOfReads(count: number) {
 
 async function sseSubscribers(count: number, taskDurationMs: number) {
   const { simulator, gateway } = await startPair(taskDurationMs);
+  try {
+    const result = await followWithSubscribers(simulator, [gateway], count);
+    return { ...result, gatewayPeakRssMiB: Math.round(gateway.peakRssMiB()) };
+  } finally {
+    await Promise.all([gateway.stop(), simulator.stop()]);
+  }
+}
+
+/** `count` SSE subscribers, spread over the gateways, follow one new task until it completes. */
+async function followWithSubscribers(simulator: Child, gateways: Child[], count: number) {
   const agent = new Agent({ connections: count + 10, bodyTimeout: 0 });
   try {
-    const id = await createTask(gateway.url);
+    const id = await createTask(gateways[0]!.url);
     await resetSimulatorStats(simulator.url);
     const started = performance.now();
     const body = JSON.stringify({ query: 'subscription($id: ID!) { taskUpdates(id: $id) { status progressPercent } }', variables: { id } });
     const outcomes = await Promise.all(
-      Array.from({ length: count }, async () => {
-        const response = await request(gateway.url, {
+      Array.from({ length: count }, async (_, i) => {
+        const response = await request(gateways[i % gateways.length]!.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...AUTHORIZATION },
           body,
           dispatcher: agent,
         });
@@ -163,11 +191,51 @@ async function sseSubscribers(count: number, taskDurationMs: number) {
       durationMs: Math.round(elapsedMs),
       upstreamCalls: resultRequests,
       upstreamCallsPerSecond: Number((resultRequests / intervals).toFixed(2)),
-      gatewayPeakRssMiB: Math.round(gateway.peakRssMiB()),
     };
   } finally {
     await agent.close();
-    await Promise.all([gateway.stop(), simulator.stop()]);
+  }
+}
+
+async function redisReachable(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** 3 replicas on one Redis: subscribers over all three, and task reads of 3 replicas against 1. */
+async function replicas(redisUrl: string, taskDurationMs: number) {
+  const simulator = await startSimulatorChild(taskDurationMs);
+  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `vgw-bench-${Date.now()}:` };
+  const gateways = await Promise.all([0, 1, 2].map(() => startGatewayChild(simulator.url, env)));
+  try {
+    const live = await followWithSubscribers(simulator, gateways, 1000);
+    const id = await createTask(gateways[0]!.url);
+    const one = await load('1 replica: task query, pending', graphqlLoad(gateways[0]!.url, id));
+    // Three load generators at once, one per replica, sharing the same connection budget.
+    const perReplica = await Promise.all(
+      gateways.map((gateway, i) =>
+        autocannon({ ...graphqlLoad(gateway.url, id), duration: DURATION_S, connections: Math.ceil(CONNECTIONS / 3) }).then((r) => ({
+          name: `replica ${i + 1}`,
+          requestsPerSecond: Math.round(r.requests.average),
+        })),
+      ),
+    );
+    const three = perReplica.reduce((sum, r) => sum + r.requestsPerSecond, 0);
+    const { resultRequests } = await simulatorStats(simulator.url);
+    return {
+      live: { ...live, peakRssMiBPerReplica: gateways.map((gateway) => Math.round(gateway.peakRssMiB())) },
+      reads: { oneReplicaRequestsPerSecond: one.requestsPerSecond, threeReplicasRequestsPerSecond: three, threeOverOne: ratio(three, one.requestsPerSecond), upstreamCallsDuringReads: resultRequests - live.upstreamCalls },
+    };
+  } finally {
+    await Promise.all([...gateways.map((gateway) => gateway.stop()), simulator.stop()]);
   }
 }
 
@@ -199,7 +267,20 @@ const scenario3 = await sseSubscribers(1000, Number(process.env.BENCH_SSE_TASK_M
 console.log('\n1,000 SSE subscribers to one pending task until it completes');
 console.table(scenario3);
 
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+let scenario4: Awaited<ReturnType<typeof replicas>> | { skipped: string };
+if (await redisReachable(redisUrl)) {
+  scenario4 = await replicas(redisUrl, Number(process.env.BENCH_SSE_TASK_MS ?? 20_000));
+  console.log('\n3 replicas on one Redis: 1,000 SSE subscribers spread over them');
+  console.table(scenario4.live);
+  console.log('task query throughput (pending task, shared cache): 3 replicas vs 1');
+  console.table(scenario4.reads);
+} else {
+  scenario4 = { skipped: `no Redis at ${redisUrl}` };
+  console.log(`\n3-replica scenario SKIPPED: no Redis at ${redisUrl} (set REDIS_URL)`);
+}
+
 mkdirSync(new URL('../../bench', import.meta.url), { recursive: true });
 const out = new URL('../../bench/results.json', import.meta.url);
-writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, connections: CONNECTIONS, durationSeconds: DURATION_S, throughput: scenario1, ratios, burstOfReads: scenario2, sseSubscribers: scenario3 }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, connections: CONNECTIONS, durationSeconds: DURATION_S, throughput: scenario1, ratios, burstOfReads: scenario2, sseSubscribers: scenario3, replicas: scenario4 }, null, 2)}\n`);
 console.log(`\nwrote ${out.pathname}`);

@@ -6,7 +6,7 @@ import { FAIL_MARKER } from './tasks.js';
 
 function readConfig(): Config {
   try {
-    return loadConfig();
+    return loadConfig(process.env, { role: 'simulator' });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
