@@ -91,6 +91,18 @@ export class GatewayMetrics implements UpstreamObserver {
     });
   }
 
+  /** 1 while the shared Redis answers, 0 while this replica runs on local state only. */
+  trackRedis(isReady: () => boolean): void {
+    new Gauge({
+      name: 'gateway_redis_connected',
+      help: 'Whether the shared Redis answers (0: caches, pollers and rate limits are local; keyed creates fail closed).',
+      registers: [this.registry],
+      collect() {
+        this.set(isReady() ? 1 : 0);
+      },
+    });
+  }
+
   onAttempt(endpoint: UpstreamEndpoint, status: number | 'timeout' | 'network', seconds: number): void {
     this.#upstreamCalls.inc({ endpoint, status: String(status) });
     this.#upstreamSeconds.observe({ endpoint }, seconds);

@@ -68,6 +68,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const upstream = new UpstreamClient(upstreamConfig, logger, metrics);
   // Shared state for many replicas when REDIS_URL is set; this process's memory otherwise.
   const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
+  if (redis) metrics.trackRedis(() => redis.isReady());
   const tasks = new TaskReader(
     upstream,
     createTaskResultCache(config.taskCache),

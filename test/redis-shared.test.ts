@@ -105,6 +105,7 @@ describe.runIf(runs)('shared state on Redis', () => {
       const [gateway] = await replicasOnRedis(1, {}, proxy.url);
       await proxy.cut();
       await expect.poll(async () => (await fetch(`${gateway!.url}/ready`)).status, { timeout: 3000 }).toBe(503);
+      expect(await (await fetch(`${gateway!.url}/metrics`)).text()).toMatch(/gateway_redis_connected 0/);
       const started = Date.now();
       const keyed = await create(gateway!, { idempotencyKey: 'during-outage' });
       expect(keyed.errors?.[0]?.extensions?.code).toBe('IDEMPOTENCY_UNAVAILABLE');
@@ -114,6 +115,7 @@ describe.runIf(runs)('shared state on Redis', () => {
 
       await proxy.start(); // same port: the client reconnects by itself
       await expect.poll(async () => (await fetch(`${gateway!.url}/ready`)).status, { timeout: 8000 }).toBe(200);
+      expect(await (await fetch(`${gateway!.url}/metrics`)).text()).toMatch(/gateway_redis_connected 1/);
       expect((await create(gateway!, { idempotencyKey: 'after-outage' })).data?.createReferenceVideo.taskId).toBeTruthy();
     } finally {
       await proxy.stop();
