@@ -1,20 +1,17 @@
 // Three real gateway processes on one Redis and one simulator: one upstream poll per interval in
 // total, one POST for duplicate creates, a killed lease holder or a Redis outage only a pause.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { startGatewayProcess } from './support/gateway-process.js';
 import { redisAvailableOrExplain, RedisProxy, TEST_REDIS_URL, testKeyPrefix } from './support/redis.js';
 import { UPSTREAM_TEST_KEY } from './support/stack.js';
 
 const runs = await redisAvailableOrExplain('Multi-process replica suite');
 
-interface Replica {
-  child: ChildProcess;
-  url: string;
-}
+type Replica = Awaited<ReturnType<typeof startGatewayProcess>>;
 
 let simulator: Simulator;
 let agent: Agent;
@@ -34,32 +31,18 @@ afterAll(async () => {
 });
 
 async function startReplica(env: Record<string, string>): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('..', import.meta.url),
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
-      UPSTREAM_BASE_URL: simulator.url,
-      LIVE_POLL_MIN_INTERVAL_MS: '200',
-      LIVE_POLL_MAX_INTERVAL_MS: '1000',
-      LIVE_POLL_JITTER_PERCENT: '0',
-      TASK_CACHE_PENDING_TTL_MS: '200',
-      SHUTDOWN_GRACE_MS: '500',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'ignore'],
+  const replica = await startGatewayProcess({
+    UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
+    UPSTREAM_BASE_URL: simulator.url,
+    LIVE_POLL_MIN_INTERVAL_MS: '200',
+    LIVE_POLL_MAX_INTERVAL_MS: '1000',
+    LIVE_POLL_JITTER_PERCENT: '0',
+    TASK_CACHE_PENDING_TTL_MS: '200',
+    SHUTDOWN_GRACE_MS: '500',
+    ...env,
   });
-  children.push(child);
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const url = (JSON.parse(line) as { url?: string }).url;
-    if (url) {
-      child.stdout!.resume();
-      return { child, url };
-    }
-  }
-  throw new Error('a replica printed no URL');
+  children.push(replica.child);
+  return replica;
 }
 
 async function startReplicas(count: number, redisUrl = TEST_REDIS_URL) {

@@ -1,9 +1,8 @@
 // SIGTERM on the real process: in-flight work finishes, then exit 0; past the deadline, exit 1.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { startGatewayProcess } from './support/gateway-process.js';
 import { UPSTREAM_TEST_KEY } from './support/stack.js';
 
 let simulator: Simulator | undefined;
@@ -11,21 +10,9 @@ afterEach(async () => {
   await simulator?.close();
 });
 
-async function startGatewayProcess(env: Record<string, string>) {
+async function startGateway(env: Record<string, string>) {
   simulator = await startSimulator({ apiKey: UPSTREAM_TEST_KEY, taskDurationMs: 60_000 });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('..', import.meta.url),
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', UPSTREAM_API_KEY: UPSTREAM_TEST_KEY, UPSTREAM_BASE_URL: simulator.url, TASK_CACHE_MAX_ENTRIES: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const url = (JSON.parse(line) as { url?: string }).url;
-    if (url) {
-      child.stdout!.resume();
-      return { child, url };
-    }
-  }
-  throw new Error('the gateway printed no URL');
+  return startGatewayProcess({ UPSTREAM_API_KEY: UPSTREAM_TEST_KEY, UPSTREAM_BASE_URL: simulator.url, TASK_CACHE_MAX_ENTRIES: '0', ...env });
 }
 
 const slowRead = (url: string) =>
@@ -36,7 +23,7 @@ const slowRead = (url: string) =>
 
 describe('graceful shutdown', () => {
   it('SIGTERM during an in-flight request lets it finish, then exits 0', async () => {
-    const { child, url } = await startGatewayProcess({ SHUTDOWN_GRACE_MS: '5000' });
+    const { child, url } = await startGateway({ SHUTDOWN_GRACE_MS: '5000' });
     simulator!.injectFault({ endpoint: 'result', kind: 'pass', delayMs: 1200 });
     const pending = slowRead(url);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -48,7 +35,7 @@ describe('graceful shutdown', () => {
   });
 
   it('exits 1 when the deadline had to cut a request off', async () => {
-    const { child, url } = await startGatewayProcess({ SHUTDOWN_GRACE_MS: '300', UPSTREAM_TIMEOUT_MS: '10000' });
+    const { child, url } = await startGateway({ SHUTDOWN_GRACE_MS: '300', UPSTREAM_TIMEOUT_MS: '10000' });
     simulator!.injectFault({ endpoint: 'result', kind: 'pass', delayMs: 5000 });
     const pending = slowRead(url);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,9 +1,10 @@
 // The real entry point as a user runs it: a spawned process, configured only by environment.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GRAPHIQL_DEFAULT_QUERY } from '../src/graphiql-examples.js';
+import { spawnMain } from './support/gateway-process.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -11,12 +12,7 @@ afterEach(() => {
 });
 
 function startMain(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('..', import.meta.url),
-    // A clean environment: only what the test says, so a developer's own settings cannot leak in.
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnMain(env, 'pipe');
   children.push(child);
   return child;
 }

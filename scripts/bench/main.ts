@@ -4,9 +4,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { SignedTaskIds } from '../../src/auth/task-ids.js';
+import { pingRedis } from '../../src/shared/redis-connection.js';
 import { startChild, type Child } from './processes.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -197,19 +197,6 @@ async function followWithSubscribers(simulator: Child, gateways: Child[], count:
   }
 }
 
-async function redisReachable(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** 3 replicas on one Redis: subscribers over all three, and task reads of 3 replicas against 1. */
 async function replicas(redisUrl: string, taskDurationMs: number) {
   const simulator = await startSimulatorChild(taskDurationMs);
@@ -269,7 +256,7 @@ console.table(scenario3);
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 let scenario4: Awaited<ReturnType<typeof replicas>> | { skipped: string };
-if (await redisReachable(redisUrl)) {
+if (await pingRedis(redisUrl)) {
   scenario4 = await replicas(redisUrl, Number(process.env.BENCH_SSE_TASK_MS ?? 20_000));
   console.log('\n3 replicas on one Redis: 1,000 SSE subscribers spread over them');
   console.table(scenario4.live);

@@ -55,3 +55,17 @@ export function connectRedis(config: RedisConfig, logger: Logger): SharedRedis {
     },
   };
 }
+
+/** Whether a Redis answers at `url` right now (one connection attempt, no retries). */
+export async function pingRedis(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  client.on('error', () => {}); // the failed connect below says it all
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}

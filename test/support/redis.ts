@@ -4,26 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import { pingRedis } from '../../src/shared/redis-connection.js';
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
-export async function redisReachable(url = TEST_REDIS_URL): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  client.on('error', () => {}); // the failed connect below says it all
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** Decides whether a Redis suite runs; says so loudly when it does not. */
 export async function redisAvailableOrExplain(suite: string): Promise<boolean> {
-  if (await redisReachable()) return true;
+  if (await pingRedis(TEST_REDIS_URL)) return true;
   if (process.env.CI === 'true') throw new Error(`${suite}: no Redis at ${TEST_REDIS_URL}, and CI=true requires one`);
   console.warn(`\n!! ${suite}: SKIPPED, no Redis reachable at ${TEST_REDIS_URL} (set REDIS_URL to run it)\n`);
   return false;
