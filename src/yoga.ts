@@ -87,7 +87,7 @@ export function createGatewayYoga(parts: GatewayParts) {
     batching: false,
     cors: config.exposure.corsOrigins === undefined ? undefined : { origin: config.exposure.corsOrigins, credentials: false },
     landingPage: false,
-    // /health: the process answers. /ready: configuration was valid (else we would not run) and not draining.
+    // /health: the process answers. /ready: not draining, and the shared Redis (when configured) answers.
     healthCheckEndpoint: '/health',
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: () => isReady() }),
