@@ -2,6 +2,7 @@
 // call `yoga.fetch` or mount it on a real port.
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
 import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
 import type { Config } from './config.js';
@@ -83,6 +84,8 @@ export function createGatewayYoga(parts: GatewayParts) {
     graphiql: config.exposure.graphiql
       ? { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY, subscriptionsProtocol: 'SSE' }
       : false,
+    // GraphiQL served from this process, not from a CDN: it works offline and behind strict proxies.
+    renderGraphiQL,
     // One operation per request: a batch would multiply every per-operation limit.
     batching: false,
     cors: config.exposure.corsOrigins === undefined ? undefined : { origin: config.exposure.corsOrigins, credentials: false },

@@ -59,6 +59,8 @@ describe('npm start (src/main.ts)', () => {
     const html = await page.text();
     expect(html).toMatch(/graphiql/i);
     expect(html).toContain('createReferenceVideo');
+    // Served by the gateway itself: nothing to fetch from a CDN.
+    expect(html).not.toMatch(/unpkg\.com|jsdelivr/);
 
     const run = async (operationName: string) => {
       const response = await fetch(url!, {
