@@ -122,6 +122,37 @@ describe.runIf(runs)('shared state on Redis', () => {
     }
   }, 20_000);
 
+  it('replicas started while Redis was away share one poller once it is back, and every watcher sees the end', async () => {
+    const fast = await startSimulator({ apiKey: UPSTREAM_TEST_KEY, taskDurationMs: 2500 });
+    const proxy = new RedisProxy();
+    await proxy.start();
+    const url = proxy.url;
+    await proxy.cut();
+    try {
+      const prefix = testKeyPrefix();
+      const live = { LIVE_POLL_MIN_INTERVAL_MS: '150', LIVE_POLL_MAX_INTERVAL_MS: '300', TASK_CACHE_PENDING_TTL_MS: '100', TASK_CACHE_MAX_ENTRIES: '1000' };
+      const [a, b] = await Promise.all([0, 1].map(() => replica({ REDIS_URL: url, REDIS_KEY_PREFIX: prefix, UPSTREAM_BASE_URL: fast.url, ...live })));
+      await proxy.start();
+      for (const gateway of [a!, b!]) await expect.poll(async () => (await fetch(`${gateway.url}/ready`)).status, { timeout: 8000 }).toBe(200);
+      const id = (await create(a!)).data?.createReferenceVideo.taskId as string;
+      const watch = async (gateway: RunningGateway) => {
+        const response = await fetch(`${gateway.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query: 'subscription($id: ID!) { taskUpdates(id: $id) { status } }', variables: { id } }),
+        });
+        return response.text();
+      };
+      const [fromA, fromB] = await Promise.all([watch(a!), watch(b!)]);
+      expect(fromA).toContain('SUCCEEDED');
+      expect(fromB).toContain('SUCCEEDED');
+    } finally {
+      await Promise.all(replicas.splice(0).map((gateway) => gateway.close()));
+      await proxy.stop();
+      await fast.close();
+    }
+  }, 20_000);
+
   it('Redis unreachable at start: the gateway starts, is not ready, and serves unkeyed creates', async () => {
     const proxy = new RedisProxy();
     await proxy.start();

@@ -41,12 +41,17 @@ export class RedisPollCoordinator implements PollCoordinator {
     this.#leaseMs = leaseMs;
     this.#logger = logger.child({ component: 'poll-coordinator' });
     this.#channel = `${redis.prefix}task-updates`;
-    // Pub/sub needs a connection of its own. This one queues while Redis is away, so its single
-    // SUBSCRIBE (issued now) goes out on connect, and ioredis re-subscribes after every reconnect.
-    this.#subscriber = redis.client.duplicate({ enableOfflineQueue: true, autoResubscribe: true });
+    // Pub/sub needs a connection of its own. ioredis re-subscribes only to channels whose SUBSCRIBE
+    // once succeeded, so subscribe on every (re)connect: a replica started while Redis was away
+    // must still hear the lease holder once Redis is back.
+    this.#subscriber = redis.client.duplicate({ enableOfflineQueue: false, autoResubscribe: true });
     this.#subscriber.on('error', () => {}); // the main connection already logs Redis trouble
     this.#subscriber.on('message', (_channel: string, message: string) => this.#receive(message));
-    void this.#subscriber.subscribe(this.#channel).catch(() => {});
+    this.#subscriber.on('ready', () => {
+      this.#subscriber.subscribe(this.#channel).catch((error: Error) => {
+        this.#logger.warn({ err: { message: error.message } }, 'could not subscribe to task updates');
+      });
+    });
   }
 
   async mayPoll(id: string): Promise<boolean> {

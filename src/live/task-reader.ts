@@ -52,6 +52,11 @@ export class TaskReader {
     this.#cache.set(snapshot);
   }
 
+  /** What other replicas last read (the shared cache only); never calls the upstream. */
+  async peekShared(id: string): Promise<TaskSnapshot | undefined> {
+    return this.#shared?.get(id);
+  }
+
   /** The cached snapshot, if one may still be served; never calls the upstream. */
   cached(id: string): TaskSnapshot | undefined {
     return this.#cache.get(id);

@@ -109,9 +109,14 @@ class TaskPoller {
   }
 
   async #poll(fresh: boolean): Promise<void> {
-    // Across replicas only the lease holder reads the upstream; the others hear its results.
+    // Across replicas only the lease holder reads the upstream; the others hear its results over
+    // pub/sub. A message can be lost while a connection is re-established, so they also look at
+    // the shared cache (never the upstream): a lost final state is still seen at the next look.
     if (fresh && !(await this.#coordinator.mayPoll(this.#id))) {
-      if (!this.#stopped) this.#schedule();
+      const shared = await this.#reader.peekShared(this.#id);
+      if (this.#stopped) return;
+      if (shared && (!this.#last || shared.fetchedAt > this.#last.fetchedAt)) this.#accept(shared);
+      else this.#schedule();
       return;
     }
     if (this.#stopped) return;
