@@ -71,7 +71,8 @@ describe.each([
   ['WebSocket (graphql-ws)', collectWs],
 ])('taskUpdates over %s', (_transport, collect) => {
   it('emits QUEUED → PROCESSING → SUCCEEDED with rising progress, then completes', async () => {
-    const s = await stack();
+    // Long enough to stay QUEUED (15 %) until the subscription is open, even on a busy machine.
+    const s = await stack({}, 4000);
     const id = await createTask(s);
     const results = await collect(s, id);
     expect(statuses(results)).toEqual(['QUEUED', 'PROCESSING', 'SUCCEEDED']);
