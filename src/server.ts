@@ -118,6 +118,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     keyring,
     metrics,
     metricsToken: config.auth.metricsToken,
+    corsOrigins: config.exposure.corsOrigins,
   });
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {

@@ -87,6 +87,28 @@ describe('exposure', () => {
     // A browser only lets a page read the answer when the allowed origin is its own.
     expect((await preflight('https://evil.example.net')).headers.get('access-control-allow-origin')).not.toBe('https://evil.example.net');
   });
+
+  it('lets an allowed origin read the gateway\'s own 401 and 413 answers, and no other origin', async () => {
+    const s = await stack({
+      CORS_ORIGINS: 'https://app.example.com',
+      GATEWAY_API_KEYS: 'shop:k-shop-0123456789abcdef',
+      GATEWAY_ID_SECRET: 'c'.repeat(40),
+      REQUEST_MAX_BODY_BYTES: '2048',
+    });
+    const post = (origin: string, body: string, key?: string) =>
+      fetch(`${s.gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin, ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body,
+      });
+    const unauthenticated = await post('https://app.example.com', '{"query":"{ __typename }"}');
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    const tooLarge = await post('https://app.example.com', JSON.stringify({ query: '{ __typename }', pad: 'x'.repeat(4096) }), 'k-shop-0123456789abcdef');
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect((await post('https://evil.example.net', '{"query":"{ __typename }"}')).headers.get('access-control-allow-origin')).toBeNull();
+  });
 });
 
 describe('GraphQL over HTTP conformance (graphql-http audits)', () => {

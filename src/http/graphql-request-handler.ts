@@ -22,6 +22,8 @@ export interface GraphQLRequestHandlerOptions {
   metrics: GatewayMetrics;
   /** When set, /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Origins allowed by CORS (undefined: any), so a browser can read the errors answered here. */
+  corsOrigins: string[] | undefined;
 }
 
 const METRICS_PATH = '/metrics';
@@ -68,6 +70,16 @@ function cacheKey(req: IncomingMessage, tenant: string | null, body: Buffer): st
     .digest('base64url');
 }
 
+/**
+ * CORS headers for answers written here rather than by Yoga: without them a browser on another
+ * origin would see a 401 or 413 as an opaque network error.
+ */
+function corsHeaders(req: IncomingMessage, allowed: string[] | undefined): Record<string, string> {
+  const origin = req.headers.origin;
+  if (origin === undefined || (allowed !== undefined && !allowed.includes(origin))) return {};
+  return { 'access-control-allow-origin': origin, vary: 'Origin' };
+}
+
 /** The GraphiQL page itself holds nothing secret; every operation it sends needs a key. */
 function isGraphiqlPage(req: IncomingMessage): boolean {
   return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
@@ -82,7 +94,7 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: 
   res.end(body);
 }
 
-export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, keyring, metrics, metricsToken }: GraphQLRequestHandlerOptions) {
+export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, keyring, metrics, metricsToken, corsOrigins }: GraphQLRequestHandlerOptions) {
   const graphqlPath = yoga.graphqlEndpoint;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
@@ -98,6 +110,7 @@ export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, key
       if (found === undefined) {
         return writeJsonError(res, 401, 'UNAUTHENTICATED', 'A valid client key is required: Authorization: Bearer <key>.', {
           'www-authenticate': 'Bearer',
+          ...corsHeaders(req, corsOrigins),
         });
       }
       tenant = found;
@@ -110,8 +123,10 @@ export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, key
     // Every POST body is read here, under a size limit (Yoga has none of its own).
     const read = await readBody(req, maxBodyBytes);
     if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') return writeJsonError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${maxBodyBytes} bytes.`);
-    if (read.body.length === 0) return writeJsonError(res, 400, 'BAD_REQUEST', 'POST body is empty.');
+    if (read.kind === 'too-large') {
+      return writeJsonError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${maxBodyBytes} bytes.`, corsHeaders(req, corsOrigins));
+    }
+    if (read.body.length === 0) return writeJsonError(res, 400, 'BAD_REQUEST', 'POST body is empty.', corsHeaders(req, corsOrigins));
 
     let slot: ResponseCacheSlot | undefined;
     if (responses && (req.headers['content-type'] ?? '').startsWith('application/json')) {
