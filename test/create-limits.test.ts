@@ -111,6 +111,23 @@ describe('Idempotency-Key', () => {
     expect(s.simulator.stats().createRequests).toBe(1);
   }, 15_000);
 
+  it('a client that leaves mid-create keeps its key: a replay answers CREATE_OUTCOME_UNKNOWN and sends nothing', async () => {
+    const s = await stack({});
+    s.simulator.injectFault({ endpoint: 'create', kind: 'pass', delayMs: 1500 });
+    const leaving = new AbortController();
+    const first = fetch(`${s.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'left-early' },
+      body: JSON.stringify({ query: CREATE, variables: { input: input() } }),
+      signal: leaving.signal,
+    }).catch(() => 'aborted');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    leaving.abort();
+    expect(await first).toBe('aborted');
+    await expect.poll(async () => (await create(s, { idempotencyKey: 'left-early' })).errors?.[0]?.extensions?.code, { timeout: 3000 }).toBe('CREATE_OUTCOME_UNKNOWN');
+    expect(s.simulator.stats().createRequests).toBe(1);
+  });
+
   it('a create refused before the upstream (rate limit) frees its key', async () => {
     const s = await stack({ CREATE_RATE_LIMIT_BURST: '1', CREATE_RATE_LIMIT_PER_MINUTE: '60' });
     await create(s);
