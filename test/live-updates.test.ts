@@ -300,6 +300,23 @@ describe('the HTTP layer in front of Yoga', () => {
     expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
+  it('answers 413 to a streamed (chunked) body over the limit too', async () => {
+    const s = await stack({ REQUEST_MAX_BODY_BYTES: '2048' });
+    const chunk = new TextEncoder().encode(`{"query":"{ __typename }","pad":"${'x'.repeat(3000)}"}`);
+    const response = await fetch(`${s.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(chunk);
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit & { duplex: 'half' });
+    expect(response.status).toBe(413);
+  });
+
   it('keeps content negotiation: a repeat with another Accept header is answered in its own format', async () => {
     const s = await stack();
     const ask = async (accept: string) =>

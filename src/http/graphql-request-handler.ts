@@ -35,6 +35,10 @@ function sameSecret(presented: string | undefined, expected: string): boolean {
 
 type BodyRead = { kind: 'ok'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
 
+// Past the limit the rest of a streamed body is read and dropped, so the client gets its 413
+// rather than a reset; a client that keeps sending far beyond is cut off.
+const DISCARD_FACTOR = 4;
+
 function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRead> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve({ kind: 'too-large' });
@@ -44,8 +48,9 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRead> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
+        chunks.length = 0;
         resolve({ kind: 'too-large' });
-        req.destroy();
+        if (size > DISCARD_FACTOR * maxBytes) req.destroy();
         return;
       }
       chunks.push(chunk);
