@@ -8,19 +8,10 @@ import { ClientKeyring } from './auth/client-keys.js';
 import { attachGraphQLWebSocket } from './graphql-ws.js';
 import { CachedResponses } from './http/cached-responses.js';
 import { createGraphQLRequestHandler } from './http/graphql-request-handler.js';
-import { createTaskResultCache } from './live/task-result-cache.js';
-import { TaskReader } from './live/task-reader.js';
 import { TaskWatchHub } from './live/task-watch-hub.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
-import { CreateAdmission } from './create-video/create-admission.js';
-import { LocalTokenBuckets, RedisTokenBuckets } from './create-video/create-rate-limit.js';
-import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
-import { RedisIdempotencyStore } from './create-video/redis-idempotency-store.js';
 import { GatewayMetrics } from './metrics.js';
-import { soloPolling } from './live/poll-coordinator.js';
-import { RedisPollCoordinator } from './live/redis-poll-coordinator.js';
-import { RedisTaskCache } from './live/redis-task-cache.js';
-import { connectRedis } from './shared/redis-connection.js';
+import { createStateStores } from './shared/state-stores.js';
 import { UpstreamClient } from './upstream/client.js';
 import { createGatewayYoga } from './yoga.js';
 
@@ -29,9 +20,8 @@ export interface RunningGateway {
   url: string;
   /** The embedded simulator, when the gateway runs without an upstream key. */
   simulator: Simulator | undefined;
-  /** Shared pollers; exposed for tests and metrics. */
+  /** Shared pollers; exposed for tests. */
   live: TaskWatchHub;
-  tasks: TaskReader;
   /**
    * Graceful stop: report not-ready, stop accepting, complete subscriptions, give in-flight
    * requests SHUTDOWN_GRACE_MS, then cut what is left. Resolves with whether anything was cut.
@@ -66,35 +56,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 
   const metrics = new GatewayMetrics();
   const upstream = new UpstreamClient(upstreamConfig, logger, metrics);
-  // Shared state for many replicas when REDIS_URL is set; this process's memory otherwise.
-  const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
-  if (redis) metrics.trackRedis(() => redis.isReady());
-  const tasks = new TaskReader(
-    upstream,
-    createTaskResultCache(config.taskCache),
-    redis && config.taskCache.maxEntries > 0 ? new RedisTaskCache(redis, config.taskCache, logger) : undefined,
-  );
-  // A lease lasts one capped poll interval: a dead holder's task is taken over within about two.
-  const pollCoordinator = redis ? new RedisPollCoordinator(redis, config.live.pollMaxIntervalMs, logger) : soloPolling;
-  const live = new TaskWatchHub(tasks, config.live, logger, pollCoordinator);
+  const stores = createStateStores(config, upstream, metrics, logger);
+  const { tasks, createAdmission, idempotency } = stores;
+  const live = new TaskWatchHub(tasks, config.live, logger, stores.pollCoordinator);
   metrics.trackLive(live);
   const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
-  const localBuckets = new LocalTokenBuckets(config.createLimits);
-  const createAdmission = new CreateAdmission(
-    config.createLimits,
-    redis ? new RedisTokenBuckets(redis, config.createLimits, localBuckets, logger) : localBuckets,
-  );
-  const idempotency = redis
-    ? new RedisIdempotencyStore(
-        redis,
-        {
-          // A create is sent once and may take connect + headers + body timeouts; keep the claim past that.
-          inFlightMs: config.upstream.connectTimeoutMs + 2 * config.upstream.timeoutMs + 60_000,
-          waitMs: config.createLimits.idempotencyWaitMs,
-        },
-        logger,
-      )
-    : new InMemoryIdempotencyStore(config.createLimits.idempotencyMaxKeys);
   let draining = false;
   const yoga = createGatewayYoga({
     config,
@@ -107,7 +73,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     createAdmission,
     idempotency,
     // Not ready while draining, nor while a configured Redis does not answer.
-    isReady: () => !draining && (redis?.isReady() ?? true),
+    isReady: () => !draining && stores.isSharedStateReady(),
   });
   const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
   if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
@@ -143,7 +109,6 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     url,
     simulator,
     live,
-    tasks,
     async close() {
       draining = true;
       // Open subscriptions complete first, so clients see a clean end rather than a cut.
@@ -170,8 +135,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       // Reads that no client waits for any more (shared reads, polls) get what is left of the grace period.
       const upstreamCut = await upstream.close(Math.max(0, config.shutdownGraceMs - (Date.now() - started)));
       await simulator?.close();
-      await pollCoordinator.close();
-      await redis?.close();
+      await stores.close();
       return { cutOff: cutOff || upstreamCut };
     },
   };
