@@ -2,11 +2,9 @@
 // `extensions.code`; our own client errors pass through; everything else is masked (also in
 // development, where Yoga would otherwise send the original message and stack).
 import { GraphQLError } from 'graphql';
-import { createGraphQLError, type YogaServerOptions } from 'graphql-yoga';
+import { createGraphQLError, type MaskError } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import { UpstreamError, UpstreamRateLimitError } from '../upstream/errors.js';
-
-type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
 
 export const INTERNAL_ERROR_MESSAGE = 'Unexpected error.';
 

@@ -81,7 +81,7 @@ export class UpstreamClient {
       () => this.#send('POST', CREATE_PATH, JSON.stringify(body), signal, 'create'),
       this.#retryPolicy,
       signal,
-      { mayRetry: (error) => error.neverSent, onRetry: (error, attempt) => this.#logRetry('create', error, attempt) },
+      { mayRetry: (error) => error.neverSent, onRetry: (error, attempt) => this.#onRetry('create', error, attempt) },
     );
     const json = this.#parseJson(response, 'create');
     const parsed = createTaskResponseSchema.safeParse(json);
@@ -96,7 +96,7 @@ export class UpstreamClient {
       () => this.#send('GET', path, undefined, signal, 'task-result', [404]),
       this.#retryPolicy,
       signal,
-      { onRetry: (error, attempt) => this.#logRetry('task-result', error, attempt) },
+      { onRetry: (error, attempt) => this.#onRetry('task-result', error, attempt) },
     );
     if (response.status === 404) {
       const reason = this.#errorReason(response.text);
@@ -236,7 +236,8 @@ export class UpstreamClient {
     return new UpstreamBadResponseError('The video service sent a response the gateway could not understand.', { detail });
   }
 
-  #logRetry(endpoint: UpstreamEndpoint, error: UpstreamError, attempt: number): void {
+  /** Counts and logs a retry. */
+  #onRetry(endpoint: UpstreamEndpoint, error: UpstreamError, attempt: number): void {
     this.#observer?.onRetry(endpoint);
     this.#logger.info({ endpoint, attempt, code: error.code, status: error.status }, 'retrying upstream call');
   }

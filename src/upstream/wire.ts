@@ -6,7 +6,6 @@ export const createTaskResponseSchema = z.object({
   task_id: z.string().min(1),
   provider_request_id: z.string().optional().catch(undefined),
 });
-export type CreateTaskResponse = z.infer<typeof createTaskResponseSchema>;
 
 /** A number, or a string holding one; anything else becomes undefined rather than failing the read. */
 const looseNumber = z
