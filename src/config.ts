@@ -52,6 +52,12 @@ const envSchema = z.object({
   HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('0.0.0.0'),
   PORT: int(0, 65_535, 4000),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000),
+  // Bounds on what one client can hold open (see README, "Limits").
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000, 4096),
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 3_600_000, 120_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000, 5_000),
+  OPERATION_DEADLINE_MS: int(1000, 600_000, 30_000),
 
   GATEWAY_API_KEYS: optionalSecret,
   GATEWAY_API_KEYS_FILE: z.string().trim().optional(),
@@ -72,6 +78,8 @@ const envSchema = z.object({
   UPSTREAM_RETRY_BASE_DELAY_MS: int(0, 60_000, 250),
   UPSTREAM_RETRY_MAX_DELAY_MS: int(0, 120_000, 4_000),
   UPSTREAM_RETRY_AFTER_CAP_MS: int(0, 300_000, 10_000),
+  UPSTREAM_DEADLINE_MS: int(100, 600_000, 20_000),
+  UPSTREAM_DEGRADED_AFTER_TIMEOUTS: int(1, 1000, 5),
 
   GRAPHQL_MAX_DEPTH: int(1, 100, 8),
   GRAPHQL_MAX_ALIASES: int(0, 1000, 15),
@@ -79,6 +87,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_DIRECTIVES: int(0, 1000, 10),
   GRAPHQL_MAX_COST: int(1, 1_000_000, 5000),
   OPERATION_MAX_TASK_READS: int(1, 1000, 100),
+  GRAPHQL_MAX_VARIABLE_VALUES: int(1, 1_000_000, 1000),
   CORS_ORIGINS: z.string().trim().optional(),
   GRAPHIQL_ENABLED: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
@@ -86,6 +95,7 @@ const envSchema = z.object({
   CREATE_RATE_LIMIT_PER_MINUTE: int(1, 100_000, 60),
   CREATE_RATE_LIMIT_BURST: int(1, 100_000, 30),
   CREATE_MAX_CONCURRENT: int(1, 10_000, 16),
+  CREATE_MAX_CONCURRENT_PER_TENANT: int(1, 10_000, 4),
   IDEMPOTENCY_MAX_KEYS: int(1, 10_000_000, 100_000),
 
   REDIS_URL: z
@@ -111,6 +121,17 @@ const envSchema = z.object({
   TASK_CACHE_FAILED_TTL_MS: int(0, 86_400_000, 600_000),
   TASK_CACHE_URL_EXPIRY_MARGIN_MS: int(0, 86_400_000, 300_000),
   TASK_CACHE_MAX_ENTRIES: int(0, 10_000_000, 10_000),
+  TASK_CACHE_MAX_BYTES: int(1024, 4096 * MiB, 32 * MiB),
+  RESPONSE_CACHE_MAX_BYTES: int(1024, 4096 * MiB, 32 * MiB),
+  RESPONSE_CACHE_MAX_ENTRY_BYTES: int(256, 64 * MiB, 256 * 1024),
+  TASK_UNKNOWN_ID_READS_PER_MINUTE: int(1, 1_000_000, 120),
+  TASK_UNKNOWN_ID_READS_BURST: int(1, 1_000_000, 200),
+
+  WS_MAX_PAYLOAD_BYTES: int(1024, 100_000_000, 1 * MiB),
+  WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES: int(1024, 100_000_000, 64 * 1024),
+  LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 100),
+  LIVE_MAX_SUBSCRIPTIONS_PER_TENANT: int(1, 10_000_000, 1000),
+  LIVE_MAX_POLLERS_PER_TENANT: int(1, 10_000_000, 500),
 
   SIMULATOR_HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('127.0.0.1'),
   SIMULATOR_PORT: int(0, 65_535, 4010),
@@ -132,6 +153,10 @@ export interface UpstreamConfig {
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
   retryAfterCapMs: number;
+  /** One call, all its attempts and waits included, ends with UPSTREAM_TIMEOUT after this long. */
+  deadlineMs: number;
+  /** Consecutive timed-out attempts after which /ready reports the upstream as degraded. */
+  degradedAfterTimeouts: number;
 }
 
 export interface SimulatorConfig {
@@ -148,6 +173,12 @@ export interface LiveConfig {
   pollJitter: number;
   /** Consecutive failed polls after which a subscription gets the error and ends. */
   maxConsecutiveFailures: number;
+  /** Open subscriptions on one WebSocket. */
+  maxSubscriptionsPerConnection: number;
+  /** Open subscriptions of one tenant (one caller address on an open gateway), over SSE and WebSocket. */
+  maxSubscriptionsPerTenant: number;
+  /** Distinct tasks one tenant may have polled for its subscriptions at once. */
+  maxPollersPerTenant: number;
 }
 
 export interface TaskCacheConfig {
@@ -158,6 +189,14 @@ export interface TaskCacheConfig {
   urlExpiryMarginMs: number;
   /** 0 turns the cache off (every read goes upstream; in-flight reads are still shared). */
   maxEntries: number;
+  /** The task cache's size bound, in (estimated) bytes. */
+  maxBytes: number;
+  /** The response cache's size bound, in bytes, and the largest response it keeps. */
+  responseMaxBytes: number;
+  responseMaxEntryBytes: number;
+  /** Reads of task ids this gateway has never seen exist: a token bucket per tenant (or caller address). */
+  unknownIdReadsPerMinute: number;
+  unknownIdReadsBurst: number;
 }
 
 export interface AuthConfig {
@@ -177,6 +216,8 @@ export interface GraphQLLimitsConfig {
   maxCost: number;
   /** Distinct tasks one operation may read, whatever its shape: the bound on upstream reads per operation. */
   maxTaskReads: number;
+  /** Values (list items, object fields, scalars) in one operation's variables, counted before coercion. */
+  maxVariableValues: number;
 }
 
 export interface HttpExposureConfig {
@@ -190,12 +231,28 @@ export interface CreateLimitsConfig {
   /** Token bucket per tenant: refill rate and size. */
   perMinute: number;
   burst: number;
-  /** Upstream creates in flight at once in this process. */
+  /** Upstream creates in flight at once in this process, and for one tenant. */
   maxConcurrent: number;
+  maxConcurrentPerTenant: number;
   /** Idempotency records kept (each for 24 h). */
   idempotencyMaxKeys: number;
   /** How long a request waits for another one holding the same Idempotency-Key (shared store only). */
   idempotencyWaitMs: number;
+}
+
+/** What one client can hold open, and for how long. */
+export interface HttpLimitsConfig {
+  maxConnections: number;
+  /** Time to send the request headers, from the connection's start (idle sockets included). */
+  headersTimeoutMs: number;
+  /** Time to send the whole request, body included. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** A query or mutation, all upstream calls and retries included, answers within this. */
+  operationDeadlineMs: number;
+  /** WebSocket frames: after a key came with the upgrade (or on an open gateway), and before. */
+  wsMaxPayloadBytes: number;
+  wsUnauthenticatedMaxPayloadBytes: number;
 }
 
 export interface RedisConfig {
@@ -211,6 +268,7 @@ export interface Config {
   port: number;
   /** On shutdown, in-flight requests get this long to finish before their connections are cut. */
   shutdownGraceMs: number;
+  http: HttpLimitsConfig;
   auth: AuthConfig;
   graphqlLimits: GraphQLLimitsConfig;
   createLimits: CreateLimitsConfig;
@@ -236,6 +294,19 @@ function crossCheck(e: Env): string | undefined {
   // A cached pending result older than a poll interval would hide changes the pollers already saw.
   if (e.TASK_CACHE_PENDING_TTL_MS > e.LIVE_POLL_MIN_INTERVAL_MS) {
     return `TASK_CACHE_PENDING_TTL_MS must be at most LIVE_POLL_MIN_INTERVAL_MS (${e.LIVE_POLL_MIN_INTERVAL_MS})`;
+  }
+  // A WebSocket frame must not carry more than an HTTP request may.
+  if (e.WS_MAX_PAYLOAD_BYTES > e.REQUEST_MAX_BODY_BYTES) {
+    return `WS_MAX_PAYLOAD_BYTES must be at most REQUEST_MAX_BODY_BYTES (${e.REQUEST_MAX_BODY_BYTES})`;
+  }
+  if (e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES > e.WS_MAX_PAYLOAD_BYTES) {
+    return `WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES must be at most WS_MAX_PAYLOAD_BYTES (${e.WS_MAX_PAYLOAD_BYTES})`;
+  }
+  if (e.CREATE_MAX_CONCURRENT_PER_TENANT > e.CREATE_MAX_CONCURRENT) {
+    return `CREATE_MAX_CONCURRENT_PER_TENANT must be at most CREATE_MAX_CONCURRENT (${e.CREATE_MAX_CONCURRENT})`;
+  }
+  if (e.RESPONSE_CACHE_MAX_ENTRY_BYTES > e.RESPONSE_CACHE_MAX_BYTES) {
+    return `RESPONSE_CACHE_MAX_ENTRY_BYTES must be at most RESPONSE_CACHE_MAX_BYTES (${e.RESPONSE_CACHE_MAX_BYTES})`;
   }
   return undefined;
 }
@@ -298,6 +369,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     host: e.HOST,
     port: e.PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    http: {
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      operationDeadlineMs: e.OPERATION_DEADLINE_MS,
+      wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+      wsUnauthenticatedMaxPayloadBytes: e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES,
+    },
     auth,
     graphqlLimits: {
       maxDepth: e.GRAPHQL_MAX_DEPTH,
@@ -306,11 +386,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
       maxCost: e.GRAPHQL_MAX_COST,
       maxTaskReads: e.OPERATION_MAX_TASK_READS,
+      maxVariableValues: e.GRAPHQL_MAX_VARIABLE_VALUES,
     },
     createLimits: {
       perMinute: e.CREATE_RATE_LIMIT_PER_MINUTE,
       burst: e.CREATE_RATE_LIMIT_BURST,
       maxConcurrent: e.CREATE_MAX_CONCURRENT,
+      maxConcurrentPerTenant: e.CREATE_MAX_CONCURRENT_PER_TENANT,
       idempotencyMaxKeys: e.IDEMPOTENCY_MAX_KEYS,
       idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,
     },
@@ -338,6 +420,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       retryBaseDelayMs: e.UPSTREAM_RETRY_BASE_DELAY_MS,
       retryMaxDelayMs: e.UPSTREAM_RETRY_MAX_DELAY_MS,
       retryAfterCapMs: e.UPSTREAM_RETRY_AFTER_CAP_MS,
+      deadlineMs: e.UPSTREAM_DEADLINE_MS,
+      degradedAfterTimeouts: e.UPSTREAM_DEGRADED_AFTER_TIMEOUTS,
     },
     limits: {
       imageMaxDecodedBytes: e.IMAGE_MAX_DECODED_BYTES,
@@ -349,12 +433,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       pollMaxIntervalMs: e.LIVE_POLL_MAX_INTERVAL_MS,
       pollJitter: e.LIVE_POLL_JITTER_PERCENT / 100,
       maxConsecutiveFailures: e.LIVE_MAX_CONSECUTIVE_FAILURES,
+      maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxSubscriptionsPerTenant: e.LIVE_MAX_SUBSCRIPTIONS_PER_TENANT,
+      maxPollersPerTenant: e.LIVE_MAX_POLLERS_PER_TENANT,
     },
     taskCache: {
       pendingTtlMs: e.TASK_CACHE_PENDING_TTL_MS,
       failedTtlMs: e.TASK_CACHE_FAILED_TTL_MS,
       urlExpiryMarginMs: e.TASK_CACHE_URL_EXPIRY_MARGIN_MS,
       maxEntries: e.TASK_CACHE_MAX_ENTRIES,
+      maxBytes: e.TASK_CACHE_MAX_BYTES,
+      responseMaxBytes: e.RESPONSE_CACHE_MAX_BYTES,
+      responseMaxEntryBytes: e.RESPONSE_CACHE_MAX_ENTRY_BYTES,
+      unknownIdReadsPerMinute: e.TASK_UNKNOWN_ID_READS_PER_MINUTE,
+      unknownIdReadsBurst: e.TASK_UNKNOWN_ID_READS_BURST,
     },
     simulator: {
       host: e.SIMULATOR_HOST,

@@ -4,8 +4,10 @@ import { nextPollDelayMs } from '../src/live/poll-interval.js';
 import { cacheLifetimeMs, InMemoryTaskResultCache } from '../src/live/task-result-cache.js';
 import type { TaskSnapshot } from '../src/upstream/task-snapshot.js';
 
-const live: LiveConfig = { pollMinIntervalMs: 1000, pollMaxIntervalMs: 10_000, pollJitter: 0.2, maxConsecutiveFailures: 3 };
-const cacheConfig: TaskCacheConfig = { pendingTtlMs: 1000, failedTtlMs: 600_000, urlExpiryMarginMs: 300_000, maxEntries: 2 };
+const live: LiveConfig = { pollMinIntervalMs: 1000, pollMaxIntervalMs: 10_000, pollJitter: 0.2, maxConsecutiveFailures: 3, maxSubscriptionsPerConnection: 100, maxSubscriptionsPerTenant: 1000, maxPollersPerTenant: 500 };
+const cacheConfig: TaskCacheConfig = { pendingTtlMs: 1000, failedTtlMs: 600_000, urlExpiryMarginMs: 300_000, maxEntries: 2,
+  maxBytes: 1024 * 1024, responseMaxBytes: 1024 * 1024, responseMaxEntryBytes: 64 * 1024, unknownIdReadsPerMinute: 120, unknownIdReadsBurst: 200,
+};
 
 function task(overrides: Partial<TaskSnapshot> = {}): TaskSnapshot {
   return {
