@@ -287,7 +287,7 @@ export interface Config {
 }
 
 /** Rules between settings, checked after each one is valid on its own. */
-function crossCheck(e: Env): string | undefined {
+function crossCheck(e: Env, set: ReadonlySet<string>): string | undefined {
   if (e.LIVE_POLL_MAX_INTERVAL_MS < e.LIVE_POLL_MIN_INTERVAL_MS) {
     return `LIVE_POLL_MAX_INTERVAL_MS must be at least LIVE_POLL_MIN_INTERVAL_MS (${e.LIVE_POLL_MIN_INTERVAL_MS})`;
   }
@@ -295,11 +295,11 @@ function crossCheck(e: Env): string | undefined {
   if (e.TASK_CACHE_PENDING_TTL_MS > e.LIVE_POLL_MIN_INTERVAL_MS) {
     return `TASK_CACHE_PENDING_TTL_MS must be at most LIVE_POLL_MIN_INTERVAL_MS (${e.LIVE_POLL_MIN_INTERVAL_MS})`;
   }
-  // A WebSocket frame must not carry more than an HTTP request may.
-  if (e.WS_MAX_PAYLOAD_BYTES > e.REQUEST_MAX_BODY_BYTES) {
+  // A WebSocket frame must not carry more than an HTTP request may (defaults shrink to fit instead).
+  if (e.WS_MAX_PAYLOAD_BYTES > e.REQUEST_MAX_BODY_BYTES && set.has('WS_MAX_PAYLOAD_BYTES')) {
     return `WS_MAX_PAYLOAD_BYTES must be at most REQUEST_MAX_BODY_BYTES (${e.REQUEST_MAX_BODY_BYTES})`;
   }
-  if (e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES > e.WS_MAX_PAYLOAD_BYTES) {
+  if (e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES > e.WS_MAX_PAYLOAD_BYTES && set.has('WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES')) {
     return `WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES must be at most WS_MAX_PAYLOAD_BYTES (${e.WS_MAX_PAYLOAD_BYTES})`;
   }
   if (e.CREATE_MAX_CONCURRENT_PER_TENANT > e.CREATE_MAX_CONCURRENT) {
@@ -360,7 +360,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
-  const conflict = crossCheck(e);
+  const conflict = crossCheck(e, new Set(Object.keys(env).filter((name) => env[name] !== undefined && env[name] !== '')));
+  // Frame limits left at their defaults shrink to fit a smaller body limit rather than refuse to start.
+  const wsMaxPayloadBytes = Math.min(e.WS_MAX_PAYLOAD_BYTES, e.REQUEST_MAX_BODY_BYTES);
+  const wsUnauthenticatedMaxPayloadBytes = Math.min(e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES, wsMaxPayloadBytes);
   if (conflict !== undefined) throw new ConfigError(`Invalid configuration: ${conflict}`);
   const auth: AuthConfig = options.role === 'simulator' ? { clients: undefined, idSecret: undefined, metricsToken: undefined } : loadAuth(e);
   return {
@@ -375,8 +378,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       operationDeadlineMs: e.OPERATION_DEADLINE_MS,
-      wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
-      wsUnauthenticatedMaxPayloadBytes: e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES,
+      wsMaxPayloadBytes,
+      wsUnauthenticatedMaxPayloadBytes,
     },
     auth,
     graphqlLimits: {

@@ -85,6 +85,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metrics,
     metricsToken: config.auth.metricsToken,
     corsOrigins: config.exposure.corsOrigins,
+    graphiql: config.exposure.graphiql,
   });
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {

@@ -17,7 +17,9 @@ import type { GatewayMetrics } from './metrics.js';
 import { useAbuseLimits } from './plugins/use-abuse-limits.js';
 import { useOperationMetrics } from './plugins/use-operation-metrics.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
+import { useParsedBody, type ParsedBodyContext } from './plugins/use-parsed-body.js';
 import { useResponseCapture } from './plugins/use-response-capture.js';
+import { allowedOrigin, EXPOSED_HEADERS } from './http/cors-policy.js';
 import type { CachedResponses, ResponseCacheSlot } from './http/cached-responses.js';
 import { createErrorMasker } from './schema/errors.js';
 import { schema } from './schema/index.js';
@@ -38,10 +40,17 @@ export interface GatewayParts {
   idempotency: IdempotencyStore;
 }
 
+/** Who is calling, once the HTTP layer (or the WebSocket handshake) has authenticated the request. */
+export interface Caller {
+  /** The tenant of the client key; null on an open gateway. */
+  tenant: string | null;
+  /** The peer's address: what per-caller limits key on when there is no tenant. */
+  address: string;
+}
+
 /** What the HTTP layer hands Yoga with each request, besides the request itself. */
-export interface GatewayServerContext {
-  /** Who is calling, once the HTTP layer has authenticated the request. */
-  caller?: { tenant: string | null };
+export interface GatewayServerContext extends ParsedBodyContext {
+  caller?: Caller;
   responseCacheSlot?: ResponseCacheSlot;
 }
 
@@ -88,11 +97,16 @@ export function createGatewayYoga(parts: GatewayParts) {
     renderGraphiQL,
     // One operation per request: a batch would multiply every per-operation limit.
     batching: false,
-    cors: config.exposure.corsOrigins === undefined ? undefined : { origin: config.exposure.corsOrigins, credentials: false },
+    // Listed origins only (any in development when none are listed); an unlisted one gets no CORS headers.
+    cors: (request) => {
+      const origin = allowedOrigin(request.headers.get('origin'), config.exposure.corsOrigins);
+      return origin === undefined ? false : { origin: [origin], credentials: false, exposedHeaders: EXPOSED_HEADERS };
+    },
     landingPage: false,
     // /health: the process answers. /ready: not draining, and the shared Redis (when configured) answers.
     healthCheckEndpoint: '/health',
     plugins: [
+      useParsedBody(),
       useReadinessCheck({ endpoint: '/ready', check: () => isReady() }),
       useOperationMetrics(metrics),
       // Yoga's CSRF guard: requests a browser could send without a preflight need this header.

@@ -1,6 +1,8 @@
-// The node:http handler in front of Yoga. A POSTed query whose exact response is cached is answered
-// here, before Yoga builds a fetch Request, parses, validates or executes anything: that is what
-// makes cached reads several times faster than the framework floor. Everything else goes to Yoga.
+// The node:http handler in front of Yoga. It decides the route from the exact request path, checks
+// the client key for every request that can reach GraphQL, reads and parses POST bodies once under a
+// size limit, and answers a POSTed query whose exact response is cached before Yoga builds, parses,
+// validates or executes anything: that is what makes cached reads several times faster than the
+// framework floor. Everything else goes to Yoga as a Request built here.
 //
 // Not a side door: whatever must apply to every request (authentication and tenant scoping, limits,
 // request ids, metrics) belongs in this handler before the cache lookup, or in the cache key.
@@ -9,8 +11,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientKeyring } from '../auth/client-keys.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { requestIdFrom, requestScope } from '../request-scope.js';
+import type { Caller, GatewayServerContext, GatewayYoga } from '../yoga.js';
 import type { CachedResponses, ResponseCacheSlot } from './cached-responses.js';
-import type { GatewayYoga } from '../yoga.js';
+import { allowedOrigin, EXPOSED_HEADERS } from './cors-policy.js';
+import { forwardToYoga } from './forward-to-yoga.js';
+import { isJsonContentType, parseJsonBody } from './json-body.js';
+import { readBody } from './read-body.js';
+import { requestTarget, type RequestTarget } from './request-target.js';
 
 export interface GraphQLRequestHandlerOptions {
   yoga: GatewayYoga;
@@ -24,41 +31,13 @@ export interface GraphQLRequestHandlerOptions {
   metricsToken: string | undefined;
   /** Origins allowed by CORS (undefined: any), so a browser can read the errors answered here. */
   corsOrigins: string[] | undefined;
+  /** Whether GraphiQL is served: only then may its page be fetched without a key. */
+  graphiql: boolean;
 }
-
-const METRICS_PATH = '/metrics';
 
 function sameSecret(presented: string | undefined, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(presented ?? ''), digest(`Bearer ${expected}`));
-}
-
-type BodyRead = { kind: 'ok'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
-
-// Past the limit the rest of a streamed body is read and dropped, so the client gets its 413
-// rather than a reset; a client that keeps sending far beyond is cut off.
-const DISCARD_FACTOR = 4;
-
-function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRead> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve({ kind: 'too-large' });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        chunks.length = 0;
-        resolve({ kind: 'too-large' });
-        if (size > DISCARD_FACTOR * maxBytes) req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve({ kind: 'ok', body: Buffer.concat(chunks, size) }));
-    req.on('error', () => resolve({ kind: 'aborted' }));
-    req.on('close', () => resolve({ kind: 'aborted' }));
-  });
 }
 
 function writeJsonError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
@@ -80,14 +59,9 @@ function cacheKey(req: IncomingMessage, tenant: string | null, body: Buffer): st
  * origin would see a 401 or 413 as an opaque network error.
  */
 function corsHeaders(req: IncomingMessage, allowed: string[] | undefined): Record<string, string> {
-  const origin = req.headers.origin;
-  if (origin === undefined || (allowed !== undefined && !allowed.includes(origin))) return {};
-  return { 'access-control-allow-origin': origin, vary: 'Origin' };
-}
-
-/** The GraphiQL page itself holds nothing secret; every operation it sends needs a key. */
-function isGraphiqlPage(req: IncomingMessage): boolean {
-  return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+  const origin = allowedOrigin(req.headers.origin, allowed);
+  if (origin === undefined) return {};
+  return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS.join(', '), vary: 'Origin' };
 }
 
 async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: GatewayMetrics, token: string | undefined): Promise<void> {
@@ -99,43 +73,47 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: 
   res.end(body);
 }
 
-export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, keyring, metrics, metricsToken, corsOrigins }: GraphQLRequestHandlerOptions) {
-  const graphqlPath = yoga.graphqlEndpoint;
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === METRICS_PATH && req.method === 'GET') return serveMetrics(req, res, metrics, metricsToken);
-    // Health, readiness and the like answer without a client key.
-    if (path !== graphqlPath) {
-      await yoga(req, res);
-      return;
+export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOptions) {
+  const { yoga, responses, maxBodyBytes, keyring, metrics, metricsToken, corsOrigins, graphiql } = options;
+
+  /** Who calls: the tenant of a valid key (null on an open gateway); undefined when the key is missing or wrong. */
+  function authenticate(req: IncomingMessage): Caller | undefined {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (!keyring) return { tenant: null, address };
+    const tenant = keyring.tenantForAuthorization(req.headers.authorization);
+    return tenant === undefined ? undefined : { tenant, address };
+  }
+
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
+    const cors = () => corsHeaders(req, corsOrigins);
+    // A preflight carries no credentials and runs nothing; Yoga answers it with the CORS policy.
+    if (req.method === 'OPTIONS') return forwardToYoga(yoga, req, res, { path: target.path, search: '' }, {});
+    // The GraphiQL page holds nothing secret, and every operation it sends needs a key. The query
+    // string is dropped, so this path can only ever render the page.
+    if (graphiql && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
+      return forwardToYoga(yoga, req, res, { path: target.path, search: '' }, {});
     }
-    let tenant: string | null = null;
-    if (keyring && req.method !== 'OPTIONS' && !isGraphiqlPage(req)) {
-      const found = keyring.tenantForAuthorization(req.headers.authorization);
-      if (found === undefined) {
-        return writeJsonError(res, 401, 'UNAUTHENTICATED', 'A valid client key is required: Authorization: Bearer <key>.', {
-          'www-authenticate': 'Bearer',
-          ...corsHeaders(req, corsOrigins),
-        });
-      }
-      tenant = found;
+    const caller = authenticate(req);
+    if (caller === undefined) {
+      return writeJsonError(res, 401, 'UNAUTHENTICATED', 'A valid client key is required: Authorization: Bearer <key>.', {
+        'www-authenticate': 'Bearer',
+        ...cors(),
+      });
     }
-    const caller = { tenant };
-    if (req.method !== 'POST') {
-      await yoga(req, res, { caller });
-      return;
-    }
-    // Every POST body is read here, under a size limit (Yoga has none of its own).
+    if (req.method !== 'POST') return forwardToYoga(yoga, req, res, target, { caller });
+
     const read = await readBody(req, maxBodyBytes);
     if (read.kind === 'aborted') return;
     if (read.kind === 'too-large') {
-      return writeJsonError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${maxBodyBytes} bytes.`, corsHeaders(req, corsOrigins));
+      return writeJsonError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${maxBodyBytes} bytes.`, cors());
     }
-    if (read.body.length === 0) return writeJsonError(res, 400, 'BAD_REQUEST', 'POST body is empty.', corsHeaders(req, corsOrigins));
+    if (read.body.length === 0) return writeJsonError(res, 400, 'BAD_REQUEST', 'POST body is empty.', cors());
+    // Other media types (forms, application/graphql) go to Yoga as bytes, under its own rules.
+    if (!isJsonContentType(req.headers['content-type'])) return forwardToYoga(yoga, req, res, target, { caller }, read.body);
 
     let slot: ResponseCacheSlot | undefined;
-    if (responses && (req.headers['content-type'] ?? '').startsWith('application/json')) {
-      const key = cacheKey(req, tenant, read.body);
+    if (responses) {
+      const key = cacheKey(req, caller.tenant, read.body);
       const hit = responses.get(key);
       metrics.cacheLookup('response', hit !== undefined);
       if (hit) {
@@ -146,9 +124,28 @@ export function createGraphQLRequestHandler({ yoga, responses, maxBodyBytes, key
       }
       slot = { key };
     }
-    // @whatwg-node/server (under Yoga) uses an already-read body in `req.body` instead of the stream.
-    (req as IncomingMessage & { body?: Buffer }).body = read.body;
-    await yoga(req, res, slot ? { caller, responseCacheSlot: slot } : { caller });
+    const parsed = parseJsonBody(read.body);
+    if (!parsed.ok) return writeJsonError(res, 400, 'BAD_REQUEST', parsed.message, cors());
+    const context: GatewayServerContext = slot ? { caller, responseCacheSlot: slot, parsedBody: parsed.value } : { caller, parsedBody: parsed.value };
+    return forwardToYoga(yoga, req, res, target, context);
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const found = requestTarget(req.url);
+    if (found.kind === 'malformed') return writeJsonError(res, 400, 'BAD_REQUEST', 'The request target must be a path such as /graphql.');
+    if (found.kind === 'not-found') return writeJsonError(res, 404, 'NOT_FOUND', 'Not found. GraphQL is served at /graphql.', corsHeaders(req, corsOrigins));
+    const { target } = found;
+    switch (target.route) {
+      case 'graphql':
+        return serveGraphQL(req, res, target);
+      case 'metrics':
+        if (req.method !== 'GET') return writeJsonError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET for /metrics.', { allow: 'GET' });
+        return serveMetrics(req, res, metrics, metricsToken);
+      // Health and readiness answer without a client key; Yoga's own checks serve them.
+      case 'health':
+      case 'ready':
+        return forwardToYoga(yoga, req, res, { path: target.path, search: '' }, {});
+    }
   };
   return (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
