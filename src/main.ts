@@ -14,7 +14,8 @@ try {
   throw error;
 }
 
-const logger = createLogger(config);
+// The upstream key is censored from every line as a last line of defence; nothing should log it anyway.
+const logger = createLogger(config, undefined, { secrets: [config.upstream.apiKey] });
 const gateway = await startGateway(config, logger);
 logger.info({ url: `${gateway.url}/graphql` }, `GraphQL and GraphiQL at ${gateway.url}/graphql`);
 

@@ -71,6 +71,56 @@ describe('toTaskSnapshot', () => {
     expect(read({ task: { task_id: 'a', status: 'TASK_STATUS_QUEUED' }, extra: { seed: '99999999999' } }).seed).toBeNull();
   });
 
+  it('clamps out-of-range numbers so every value serializes (Int is int32, DateTime must be valid)', () => {
+    const task = read({
+      task: { task_id: 'a', status: 'TASK_STATUS_SUCCEED' },
+      extra: { debug_info: { submit_time_ms: '8000000000000000', complete_time_ms: String(Date.UTC(1999, 0, 1)) } },
+      videos: [
+        { video_url: 'https://x/huge.mp4', video_url_ttl: 1e13 },
+        { video_url: 'https://x/negative.mp4', video_url_ttl: -1 },
+      ],
+    });
+    expect(task.videos.map((video) => video.expiresAt)).toEqual([
+      new Date('2026-12-02T10:00:00.000Z'), // at most 7 days
+      new Date('2026-11-25T11:00:00.000Z'), // the 3600 s default
+    ]);
+    expect(task).toMatchObject({ submittedAt: null, completedAt: null });
+    const running = (eta: number) => read({ task: { task_id: 'a', status: 'TASK_STATUS_PROCESSING', eta } }).etaSeconds;
+    expect(running(86_400)).toBe(86_400);
+    expect(running(86_400.5)).toBeNull();
+    expect(running(1e12)).toBeNull();
+  });
+
+  it('drops video URLs that are neither https nor on the upstream origin, and reports each drop', () => {
+    const refused: unknown[] = [];
+    const task = toTaskSnapshot(
+      taskResultSchema.parse({
+        task: { task_id: 'a', status: 'TASK_STATUS_SUCCEED' },
+        videos: [
+          { video_url: 'javascript:alert(1)' },
+          { video_url: 'data:text/html,<b>x</b>' },
+          { video_url: 'http://169.254.169.254/latest?token=t' },
+          { video_url: 'http://upstream.test:8080/v.mp4' },
+          { video_url: 'http://upstream.test:8081/v.mp4' },
+          { video_url: 'https://cdn.example/v.mp4\n' },
+          { video_url: '::' },
+          { video_url: 'https://cdn.example/v.mp4' },
+        ],
+      }),
+      fetchedAt,
+      { upstreamOrigin: 'http://upstream.test:8080', onRefusedVideoUrl: (drop) => refused.push(drop) },
+    );
+    expect(task.videos.map((video) => video.url)).toEqual(['http://upstream.test:8080/v.mp4', 'https://cdn.example/v.mp4']);
+    expect(refused).toEqual([
+      { scheme: 'javascript:', host: '', why: expect.any(String) },
+      { scheme: 'data:', host: '', why: expect.any(String) },
+      { scheme: 'http:', host: '169.254.169.254', why: expect.any(String) },
+      { scheme: 'http:', host: 'upstream.test:8081', why: expect.any(String) },
+      { scheme: 'https:', host: 'cdn.example', why: 'white space or control characters' },
+      { scheme: null, host: null, why: 'not a URL' },
+    ]);
+  });
+
   it('refuses a body without the task id or status', () => {
     expect(taskResultSchema.safeParse({ task: { status: 'TASK_STATUS_QUEUED' } }).success).toBe(false);
     expect(taskResultSchema.safeParse({ task: { task_id: 'a' } }).success).toBe(false);

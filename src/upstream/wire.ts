@@ -43,13 +43,19 @@ export const taskResultSchema = z.object({
     })
     .optional()
     .catch(undefined),
+  // Lenient here for every status: an entry that is not an object is skipped, a `videos` that is not
+  // an array reads as absent. That a SUCCEEDED task must carry at least one usable video is checked
+  // by the client after mapping (a finished task without a video is a broken answer, not a result).
   videos: z
     .array(
-      z.object({
-        video_url: z.string().optional().catch(undefined),
-        video_url_ttl: looseNumber,
-        video_type: looseString,
-      }),
+      z
+        .object({
+          video_url: z.string().optional().catch(undefined),
+          video_url_ttl: looseNumber,
+          video_type: looseString,
+        })
+        .optional()
+        .catch(undefined),
     )
     .optional()
     .catch(undefined),
