@@ -77,6 +77,24 @@ describe('createReferenceVideo validation', () => {
     expect(stack.simulator.stats().createRequests).toBe(0);
   });
 
+  it('answers an image list far over its maximum with TOO_MANY only, not one error per image', async () => {
+    const images = Array.from({ length: 500 }, () => 'not an image');
+    const { body } = await stack.graphql(CREATE, { input: { ...base, subjects: [subject('1', images)] } });
+    expect(body.data.createReferenceVideo.userErrors).toEqual([
+      { field: ['input', 'subjects', '0', 'images'], code: 'TOO_MANY', message: expect.any(String) },
+      { field: ['input', 'subjects'], code: 'TOO_MANY', message: expect.any(String) },
+    ]);
+    expect(stack.simulator.stats().createRequests).toBe(0);
+  });
+
+  it('reports an unknown @id once however often the prompt repeats it', async () => {
+    const { body } = await stack.graphql(CREATE, { input: { ...base, prompt: `@1 ${'@9 '.repeat(500)}` } });
+    expect(body.data.createReferenceVideo.userErrors).toEqual([
+      { field: ['input', 'prompt'], code: 'UNKNOWN_SUBJECT_REFERENCE', message: 'The prompt refers to @9, but no subject has id "9".' },
+    ]);
+    expect(stack.simulator.stats().createRequests).toBe(0);
+  });
+
   it('treats an explicit null duration as the default and creates the task', async () => {
     const { body } = await stack.graphql(CREATE, { input: { ...base, durationSeconds: null } });
     expect(body.data.createReferenceVideo.userErrors).toEqual([]);

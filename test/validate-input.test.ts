@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CreateVideoInputValue } from '../src/create-video/input.js';
 import { toUpstreamBody } from '../src/create-video/to-upstream-body.js';
-import { validateCreateInput } from '../src/create-video/validate-input.js';
+import { exceedsCodePoints, LIMITS, MAX_USER_ERRORS, validateCreateInput } from '../src/create-video/validate-input.js';
 
 const limits = { imageMaxDecodedBytes: 1024 };
 const png = (bytes: number) => `data:image/png;base64,${Buffer.alloc(bytes, 7).toString('base64')}`;
@@ -100,6 +100,63 @@ describe('validateCreateInput', () => {
   it('reports every problem at once', () => {
     const errors = codesAt(input({ prompt: '', durationSeconds: 99, seed: -5, subjects: [] }));
     expect(errors.map((e) => e.code).sort()).toEqual(['BLANK', 'OUT_OF_RANGE', 'OUT_OF_RANGE', 'TOO_FEW']);
+  });
+});
+
+describe('validateCreateInput bounds its own work', () => {
+  it('refuses an oversized image list as a whole, without checking its images', () => {
+    const images = Array<string>(250_000).fill('x');
+    expect(codesAt(input({ subjects: [{ id: '1', images }] }))).toEqual([
+      { field: 'input.subjects.0.images', code: 'TOO_MANY' },
+      { field: 'input.subjects', code: 'TOO_MANY' },
+    ]);
+  });
+
+  it('refuses an oversized subject list as a whole, without reading its subjects or the prompt\'s @ids', () => {
+    const subjects = Array.from({ length: 100_000 }, () => ({ id: ' ', images: ['bad'] }));
+    expect(codesAt(input({ prompt: '@1 @2 @3', subjects }))).toEqual([{ field: 'input.subjects', code: 'TOO_MANY' }]);
+  });
+
+  it('refuses a huge prompt once, without scanning its placeholders', () => {
+    expect(codesAt(input({ prompt: '@9 '.repeat(350_000) }))).toEqual([{ field: 'input.prompt', code: 'TOO_LONG' }]);
+    // Between max and 2 × max UTF-16 units only the code points decide.
+    expect(codesAt(input({ prompt: `@1 ${'@9 '.repeat(700)}` }))).toEqual([{ field: 'input.prompt', code: 'TOO_LONG' }]);
+  });
+
+  it('counts code points only when the UTF-16 length leaves it open', () => {
+    expect(exceedsCodePoints('a'.repeat(10), 10)).toBe(false);
+    expect(exceedsCodePoints('a'.repeat(11), 10)).toBe(true);
+    expect(exceedsCodePoints('😀'.repeat(10), 10)).toBe(false);
+    expect(exceedsCodePoints('😀'.repeat(10) + 'a', 10)).toBe(true);
+    expect(exceedsCodePoints('a'.repeat(21), 10)).toBe(true);
+  });
+
+  it('reports each unknown @id once', () => {
+    const errors = validateCreateInput(input({ prompt: '@1 @9 @9 @8 @9 @8' }), limits);
+    expect(errors.map((e) => [e.field?.join('.'), e.code, e.message])).toEqual([
+      ['input.prompt', 'UNKNOWN_SUBJECT_REFERENCE', 'The prompt refers to @9, but no subject has id "9".'],
+      ['input.prompt', 'UNKNOWN_SUBJECT_REFERENCE', 'The prompt refers to @8, but no subject has id "8".'],
+    ]);
+  });
+
+  it(`stops at ${MAX_USER_ERRORS} problems`, () => {
+    // About 450 distinct unknown @ids, all within the prompt's length limit.
+    const prompt = `@1 ${Array.from({ length: 600 }, (_, i) => `@${i + 2}`).join(' ')}`.slice(0, LIMITS.promptMaxCodePoints);
+    const errors = validateCreateInput(input({ prompt }), limits);
+    expect(errors).toHaveLength(MAX_USER_ERRORS);
+    expect(errors.every((e) => e.code === 'UNKNOWN_SUBJECT_REFERENCE' && e.field?.join('.') === 'input.prompt')).toBe(true);
+  });
+
+  it('refuses a base64 image that is too large by its length alone', () => {
+    const huge = `data:image/png;base64,${'A'.repeat(4 * 1_000_000)}`;
+    expect(codesAt(input({ subjects: [{ id: '1', images: [huge] }] }))).toEqual([{ field: 'input.subjects.0.images.0', code: 'IMAGE_TOO_LARGE' }]);
+  });
+
+  it('does not repeat a huge subject id in full in its message', () => {
+    const id = 'a'.repeat(100_000);
+    const errors = validateCreateInput(input({ prompt: 'x', subjects: [{ id, images: ['https://e.com/a.png'] }, { id, images: ['https://e.com/b.png'] }] }), limits);
+    expect(errors.map((e) => [e.field?.join('.'), e.code])).toEqual([['input.subjects.1.id', 'DUPLICATE']]);
+    expect(errors[0]?.message.length).toBeLessThan(200);
   });
 });
 

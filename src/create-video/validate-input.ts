@@ -1,5 +1,11 @@
-// Checks a create request before any credit is spent. Each rule names the field it concerns;
-// all failures are reported at once so a form can mark every bad field in one round trip.
+// Checks a create request before any credit is spent. Each rule names the field it concerns, and
+// the problems are reported together so a form can mark every bad field in one round trip.
+//
+// The input comes from anyone, so the work done here is bounded by the limits, not by the input:
+// a list over its maximum is refused as a whole (TOO_MANY) without looking at its items, a prompt
+// over its maximum is refused (TOO_LONG) without scanning it, each unknown @id is reported once,
+// and no more than MAX_USER_ERRORS problems are collected. Without that, one 1 MB request could
+// make a response tens of megabytes long.
 import type { CreateVideoInputValue, UserErrorValue } from './input.js';
 
 export const LIMITS = {
@@ -12,6 +18,9 @@ export const LIMITS = {
   maxSeed: 2_147_483_647,
 } as const;
 
+/** Validation stops once this many problems are found; more would not help anyone fix a form. */
+export const MAX_USER_ERRORS = 50;
+
 export interface ValidationLimits {
   imageMaxDecodedBytes: number;
 }
@@ -19,16 +28,25 @@ export interface ValidationLimits {
 const DATA_URI = /^data:image\/(png|jpeg|webp);base64,/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const PLACEHOLDER = /@(\d+)/g;
+const NOT_WHITE_SPACE = /\S/;
+/** How much of a caller's text a message repeats: enough to recognise it, never the whole of it. */
+const QUOTE_MAX_CHARS = 64;
 
 type ImageProblem = 'INVALID_IMAGE' | 'IMAGE_TOO_LARGE' | null;
+type Field = (string | number)[];
 
 function checkImage(image: string, maxDecodedBytes: number): ImageProblem {
   const dataUri = DATA_URI.exec(image);
   if (dataUri) {
+    const payloadLength = image.length - dataUri[0].length;
+    if (payloadLength === 0 || payloadLength % 4 !== 0) return 'INVALID_IMAGE';
+    // The length alone bounds the decoded size (at most 2 padding characters): a payload that is
+    // too large for sure is refused before the base64 check scans all of it.
+    if ((payloadLength / 4) * 3 - 2 > maxDecodedBytes) return 'IMAGE_TOO_LARGE';
     const payload = image.slice(dataUri[0].length);
-    if (payload.length === 0 || payload.length % 4 !== 0 || !BASE64.test(payload)) return 'INVALID_IMAGE';
+    if (!BASE64.test(payload)) return 'INVALID_IMAGE';
     const padding = payload.endsWith('==') ? 2 : payload.endsWith('=') ? 1 : 0;
-    return (payload.length / 4) * 3 - padding > maxDecodedBytes ? 'IMAGE_TOO_LARGE' : null;
+    return (payloadLength / 4) * 3 - padding > maxDecodedBytes ? 'IMAGE_TOO_LARGE' : null;
   }
   try {
     const url = new URL(image);
@@ -38,79 +56,142 @@ function checkImage(image: string, maxDecodedBytes: number): ImageProblem {
   }
 }
 
-function codePointLength(text: string): number {
+/**
+ * Whether `text` has more than `max` code points. A code point is one or two UTF-16 units, so
+ * `length` settles it without reading the text unless it lies between max and 2 × max; then the
+ * count stops as soon as it passes max.
+ */
+export function exceedsCodePoints(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  if (text.length > 2 * max) return true;
   let count = 0;
-  for (const _ of text) count++;
-  return count;
+  for (const _ of text) {
+    if (++count > max) return true;
+  }
+  return false;
 }
 
-export function validateCreateInput(input: CreateVideoInputValue, limits: ValidationLimits): UserErrorValue[] {
-  const errors: UserErrorValue[] = [];
-  const fail = (field: (string | number)[], code: UserErrorValue['code'], message: string) =>
-    errors.push({ field: ['input', ...field.map(String)], code, message });
+function isBlank(text: string): boolean {
+  // Same set of characters as trim(), without copying the text.
+  return !NOT_WHITE_SPACE.test(text);
+}
 
-  if (input.prompt.trim() === '') {
-    fail(['prompt'], 'BLANK', 'Prompt must not be blank.');
-  } else if (codePointLength(input.prompt) > LIMITS.promptMaxCodePoints) {
-    fail(['prompt'], 'TOO_LONG', `Prompt must be at most ${LIMITS.promptMaxCodePoints} characters.`);
+function quote(text: string): string {
+  return text.length <= QUOTE_MAX_CHARS ? text : `${text.slice(0, QUOTE_MAX_CHARS)}…`;
+}
+
+/** Collects problems up to MAX_USER_ERRORS; `full` tells the checks to stop. */
+class Problems {
+  readonly list: UserErrorValue[] = [];
+
+  get full(): boolean {
+    return this.list.length >= MAX_USER_ERRORS;
   }
 
+  add(field: Field, code: UserErrorValue['code'], message: string): void {
+    if (!this.full) this.list.push({ field: ['input', ...field.map(String)], code, message });
+  }
+}
+
+function checkPromptText(prompt: string, problems: Problems): void {
+  // Certainly too long comes first so that a huge prompt is not read at all, not even for blanks.
+  if (prompt.length > 2 * LIMITS.promptMaxCodePoints) {
+    problems.add(['prompt'], 'TOO_LONG', `Prompt must be at most ${LIMITS.promptMaxCodePoints} characters.`);
+  } else if (isBlank(prompt)) {
+    problems.add(['prompt'], 'BLANK', 'Prompt must not be blank.');
+  } else if (exceedsCodePoints(prompt, LIMITS.promptMaxCodePoints)) {
+    problems.add(['prompt'], 'TOO_LONG', `Prompt must be at most ${LIMITS.promptMaxCodePoints} characters.`);
+  }
+}
+
+function checkNumbers(input: CreateVideoInputValue, problems: Problems): void {
   const duration = input.durationSeconds;
   if (duration != null && (duration < LIMITS.minDurationSeconds || duration > LIMITS.maxDurationSeconds)) {
-    fail(['durationSeconds'], 'OUT_OF_RANGE', `Duration must be between ${LIMITS.minDurationSeconds} and ${LIMITS.maxDurationSeconds} seconds.`);
+    problems.add(['durationSeconds'], 'OUT_OF_RANGE', `Duration must be between ${LIMITS.minDurationSeconds} and ${LIMITS.maxDurationSeconds} seconds.`);
   }
   if (input.seed != null && (input.seed < 0 || input.seed > LIMITS.maxSeed)) {
-    fail(['seed'], 'OUT_OF_RANGE', `Seed must be between 0 and ${LIMITS.maxSeed}.`);
+    problems.add(['seed'], 'OUT_OF_RANGE', `Seed must be between 0 and ${LIMITS.maxSeed}.`);
   }
+}
 
-  const { subjects } = input;
-  if (subjects.length === 0) {
-    fail(['subjects'], 'TOO_FEW', 'At least one subject is required.');
-  } else if (subjects.length > LIMITS.maxSubjects) {
-    fail(['subjects'], 'TOO_MANY', `At most ${LIMITS.maxSubjects} subjects are allowed.`);
+function checkImages(images: string[], at: Field, limits: ValidationLimits, problems: Problems): void {
+  if (images.length === 0) {
+    problems.add([...at, 'images'], 'TOO_FEW', 'Each subject needs at least one image.');
+    return;
   }
+  if (images.length > LIMITS.maxImagesPerSubject) {
+    // The list is refused as a whole: its images are not looked at one by one.
+    problems.add([...at, 'images'], 'TOO_MANY', `A subject may have at most ${LIMITS.maxImagesPerSubject} images.`);
+    return;
+  }
+  images.forEach((image, j) => {
+    const problem = checkImage(image, limits.imageMaxDecodedBytes);
+    if (problem === 'INVALID_IMAGE') {
+      problems.add([...at, 'images', j], problem, 'Image must be an http(s) URL or a data:image/(png|jpeg|webp);base64 URI with valid base64.');
+    } else if (problem === 'IMAGE_TOO_LARGE') {
+      problems.add([...at, 'images', j], problem, `Image must be at most ${limits.imageMaxDecodedBytes} bytes once decoded.`);
+    }
+  });
+}
+
+/**
+ * Checks the subjects and returns their ids, or undefined when the list is over its maximum and
+ * so was not read item by item (the prompt's @ids cannot then be checked against it).
+ */
+function checkSubjects(input: CreateVideoInputValue, limits: ValidationLimits, problems: Problems): Set<string> | undefined {
+  const { subjects } = input;
+  if (subjects.length > LIMITS.maxSubjects) {
+    problems.add(['subjects'], 'TOO_MANY', `At most ${LIMITS.maxSubjects} subjects are allowed.`);
+    return undefined;
+  }
+  if (subjects.length === 0) problems.add(['subjects'], 'TOO_FEW', 'At least one subject is required.');
 
   const seenIds = new Set<string>();
   let totalImages = 0;
-  subjects.forEach((subject, i) => {
-    if (subject.id.trim() === '') {
-      fail(['subjects', i, 'id'], 'BLANK', 'Subject id must not be blank.');
+  for (const [i, subject] of subjects.entries()) {
+    if (problems.full) break;
+    if (isBlank(subject.id)) {
+      problems.add(['subjects', i, 'id'], 'BLANK', 'Subject id must not be blank.');
     } else if (seenIds.has(subject.id)) {
-      fail(['subjects', i, 'id'], 'DUPLICATE', `Subject id "${subject.id}" is used more than once.`);
+      problems.add(['subjects', i, 'id'], 'DUPLICATE', `Subject id "${quote(subject.id)}" is used more than once.`);
     }
     seenIds.add(subject.id);
 
     totalImages += subject.images.length;
-    if (subject.images.length === 0) {
-      fail(['subjects', i, 'images'], 'TOO_FEW', 'Each subject needs at least one image.');
-    } else if (subject.images.length > LIMITS.maxImagesPerSubject) {
-      fail(['subjects', i, 'images'], 'TOO_MANY', `A subject may have at most ${LIMITS.maxImagesPerSubject} images.`);
-    }
-    subject.images.forEach((image, j) => {
-      const problem = checkImage(image, limits.imageMaxDecodedBytes);
-      if (problem === 'INVALID_IMAGE') {
-        fail(['subjects', i, 'images', j], problem, 'Image must be an http(s) URL or a data:image/(png|jpeg|webp);base64 URI with valid base64.');
-      } else if (problem === 'IMAGE_TOO_LARGE') {
-        fail(['subjects', i, 'images', j], problem, `Image must be at most ${limits.imageMaxDecodedBytes} bytes once decoded.`);
-      }
-    });
+    checkImages(subject.images, ['subjects', i], limits, problems);
 
     if (subject.voiceId != null) {
-      if (subject.voiceId.trim() === '') {
-        fail(['subjects', i, 'voiceId'], 'BLANK', 'voiceId must not be blank; leave it out instead.');
+      if (isBlank(subject.voiceId)) {
+        problems.add(['subjects', i, 'voiceId'], 'BLANK', 'voiceId must not be blank; leave it out instead.');
       } else if (input.audio !== true) {
-        fail(['subjects', i, 'voiceId'], 'VOICE_REQUIRES_AUDIO', 'voiceId is only allowed with audio: true.');
+        problems.add(['subjects', i, 'voiceId'], 'VOICE_REQUIRES_AUDIO', 'voiceId is only allowed with audio: true.');
       }
     }
-  });
+  }
   if (totalImages > LIMITS.maxImagesTotal) {
-    fail(['subjects'], 'TOO_MANY', `At most ${LIMITS.maxImagesTotal} images are allowed across all subjects.`);
+    problems.add(['subjects'], 'TOO_MANY', `At most ${LIMITS.maxImagesTotal} images are allowed across all subjects.`);
   }
+  return seenIds;
+}
 
-  for (const [, id] of input.prompt.matchAll(PLACEHOLDER)) {
-    if (id !== undefined && !seenIds.has(id)) {
-      fail(['prompt'], 'UNKNOWN_SUBJECT_REFERENCE', `The prompt refers to @${id}, but no subject has id "${id}".`);
-    }
+/** Each @id in the prompt must name a subject; an unknown id is reported once, however often it appears. */
+function checkPlaceholders(prompt: string, subjectIds: Set<string>, problems: Problems): void {
+  const reported = new Set<string>();
+  for (const [, id] of prompt.matchAll(PLACEHOLDER)) {
+    if (problems.full) return;
+    if (id === undefined || subjectIds.has(id) || reported.has(id)) continue;
+    reported.add(id);
+    problems.add(['prompt'], 'UNKNOWN_SUBJECT_REFERENCE', `The prompt refers to @${quote(id)}, but no subject has id "${quote(id)}".`);
   }
-  return errors;
+}
+
+export function validateCreateInput(input: CreateVideoInputValue, limits: ValidationLimits): UserErrorValue[] {
+  const problems = new Problems();
+  checkPromptText(input.prompt, problems);
+  const promptFits = problems.list.length === 0;
+  checkNumbers(input, problems);
+  const subjectIds = checkSubjects(input, limits, problems);
+  // A prompt over its limit is not scanned for @ids; neither is one checked against an unread list.
+  if (promptFits && subjectIds !== undefined) checkPlaceholders(input.prompt, subjectIds, problems);
+  return problems.list;
 }
