@@ -302,10 +302,7 @@ function crossCheck(e: Env, set: ReadonlySet<string>): string | undefined {
   if (e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES > e.WS_MAX_PAYLOAD_BYTES && set.has('WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES')) {
     return `WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES must be at most WS_MAX_PAYLOAD_BYTES (${e.WS_MAX_PAYLOAD_BYTES})`;
   }
-  if (e.CREATE_MAX_CONCURRENT_PER_TENANT > e.CREATE_MAX_CONCURRENT) {
-    return `CREATE_MAX_CONCURRENT_PER_TENANT must be at most CREATE_MAX_CONCURRENT (${e.CREATE_MAX_CONCURRENT})`;
-  }
-  if (e.RESPONSE_CACHE_MAX_ENTRY_BYTES > e.RESPONSE_CACHE_MAX_BYTES) {
+  if (e.RESPONSE_CACHE_MAX_ENTRY_BYTES > e.RESPONSE_CACHE_MAX_BYTES && set.has('RESPONSE_CACHE_MAX_ENTRY_BYTES')) {
     return `RESPONSE_CACHE_MAX_ENTRY_BYTES must be at most RESPONSE_CACHE_MAX_BYTES (${e.RESPONSE_CACHE_MAX_BYTES})`;
   }
   return undefined;
@@ -361,7 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   }
   const e = parsed.data;
   const conflict = crossCheck(e, new Set(Object.keys(env).filter((name) => env[name] !== undefined && env[name] !== '')));
-  // Frame limits left at their defaults shrink to fit a smaller body limit rather than refuse to start.
+  // Limits left at their defaults shrink to fit a smaller limit they depend on, rather than refuse to start.
   const wsMaxPayloadBytes = Math.min(e.WS_MAX_PAYLOAD_BYTES, e.REQUEST_MAX_BODY_BYTES);
   const wsUnauthenticatedMaxPayloadBytes = Math.min(e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES, wsMaxPayloadBytes);
   if (conflict !== undefined) throw new ConfigError(`Invalid configuration: ${conflict}`);
@@ -395,7 +392,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       perMinute: e.CREATE_RATE_LIMIT_PER_MINUTE,
       burst: e.CREATE_RATE_LIMIT_BURST,
       maxConcurrent: e.CREATE_MAX_CONCURRENT,
-      maxConcurrentPerTenant: e.CREATE_MAX_CONCURRENT_PER_TENANT,
+      // Never above the process cap, whichever was set.
+      maxConcurrentPerTenant: Math.min(e.CREATE_MAX_CONCURRENT_PER_TENANT, e.CREATE_MAX_CONCURRENT),
       idempotencyMaxKeys: e.IDEMPOTENCY_MAX_KEYS,
       idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,
     },
@@ -447,7 +445,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       maxEntries: e.TASK_CACHE_MAX_ENTRIES,
       maxBytes: e.TASK_CACHE_MAX_BYTES,
       responseMaxBytes: e.RESPONSE_CACHE_MAX_BYTES,
-      responseMaxEntryBytes: e.RESPONSE_CACHE_MAX_ENTRY_BYTES,
+      responseMaxEntryBytes: Math.min(e.RESPONSE_CACHE_MAX_ENTRY_BYTES, e.RESPONSE_CACHE_MAX_BYTES),
       unknownIdReadsPerMinute: e.TASK_UNKNOWN_ID_READS_PER_MINUTE,
       unknownIdReadsBurst: e.TASK_UNKNOWN_ID_READS_BURST,
     },

@@ -1,6 +1,6 @@
 // The per-request context: a fresh DataLoader per request (so nothing is cached across requests
-// in it), the shared task reader and watch hub, and the request's AbortSignal so a departed
-// client stops waiting.
+// in it), the shared task reader and watch hub, and a signal that fires when the client leaves or
+// the operation's deadline passes, so nobody waits for the upstream longer than that.
 import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
 import type { TaskIdCodec } from './auth/task-ids.js';
@@ -10,6 +10,8 @@ import type { IdempotencyStore } from './create-video/idempotency.js';
 import { ResponseLifetime } from './live/response-lifetime.js';
 import type { TaskReader } from './live/task-reader.js';
 import type { TaskUpdateSource } from './live/task-watch-hub.js';
+import type { UnknownTaskReads } from './live/unknown-task-reads.js';
+import { deadlineSignal } from './operation-deadline.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { TaskSnapshot } from './upstream/task-snapshot.js';
 import type { ValidationLimits } from './create-video/validate-input.js';
@@ -21,6 +23,12 @@ export interface RequestLimits extends ValidationLimits {
 export interface GatewayContext {
   /** The caller's tenant; null when the gateway runs without client keys. */
   tenant: string | null;
+  /** Whose per-caller limits apply: the tenant, or the caller's address on an open gateway. */
+  owner: string;
+  /** Undefined when a read of this id may go ahead; else the refusal (too many reads of unknown ids). */
+  admitRead(id: string): Error | undefined;
+  /** Tells the readers that a task exists: the create flow calls it for each task it starts. */
+  noteTaskExists(id: string): void;
   /** Turns upstream task ids into the ids this caller sees, and back (null: not this caller's). */
   ids: TaskIdCodec;
   upstream: UpstreamClient;
@@ -52,6 +60,10 @@ export interface ContextDependencies {
   live: TaskUpdateSource;
   limits: RequestLimits;
   taskCache: TaskCacheConfig;
+  /** A query or mutation's whole deadline, upstream calls and retries included. */
+  operationDeadlineMs: number;
+  /** Undefined where ids are signed (authentic by construction): every read may go ahead. */
+  unknownIdReads: UnknownTaskReads | undefined;
 }
 
 function toError(reason: unknown): Error {
@@ -67,6 +79,14 @@ export function tooManyReadsError(maxReads: number): Error {
 export interface TaskLoaderHooks {
   onRead?: (snapshot: TaskSnapshot | null) => void;
   onLookup?: ((hit: boolean) => void) | undefined;
+  /** Asked before an upstream read; an Error refuses it. */
+  admit?: ((id: string) => Error | undefined) | undefined;
+}
+
+function unknownReadsLimited(retryAfterSeconds: number): Error {
+  return createGraphQLError(`Too many reads of task ids this gateway has not seen; retry in ${retryAfterSeconds} s.`, {
+    extensions: { code: 'RATE_LIMITED', retryAfterSeconds },
+  });
 }
 
 export function createTaskLoader(
@@ -80,6 +100,10 @@ export function createTaskLoader(
   const readOne = async (id: string): Promise<TaskSnapshot | null> => {
     const cached = tasks.cached(id);
     hooks.onLookup?.(cached !== undefined);
+    if (cached === undefined) {
+      const refusal = hooks.admit?.(id);
+      if (refusal) throw refusal;
+    }
     const snapshot = cached ?? (await tasks.read(id, { signal: signal() }));
     hooks.onRead?.(snapshot);
     return snapshot;
@@ -105,16 +129,33 @@ interface InitialContext {
   request?: { signal?: AbortSignal; headers?: { get(name: string): string | null } } | undefined;
   signal?: AbortSignal | undefined;
   /** Set by the HTTP layer or the WebSocket handshake after authentication. */
-  caller?: { tenant: string | null } | undefined;
+  caller?: { tenant: string | null; address: string } | undefined;
+}
+
+/** Whose limits a caller counts against. */
+function ownerOf(caller: InitialContext['caller']): string {
+  if (!caller) return 'address:unknown';
+  return caller.tenant === null ? `address:${caller.address}` : `tenant:${caller.tenant}`;
 }
 
 export function createContextFactory(deps: ContextDependencies) {
   return (initial: InitialContext): GatewayContext => {
+    const deadlineAt = Date.now() + deps.operationDeadlineMs;
     let signal: AbortSignal | undefined;
-    const getSignal = () => (signal ??= initial.signal ?? initial.request?.signal ?? new AbortController().signal);
+    // Made on first use: answers that never wait for the upstream never start a deadline timer.
+    const getSignal = () => (signal ??= deadlineSignal(initial.signal ?? initial.request?.signal, deadlineAt, deps.operationDeadlineMs));
     const responseLifetime = new ResponseLifetime(deps.taskCache);
+    const owner = ownerOf(initial.caller);
+    const admitRead = (id: string): Error | undefined => {
+      if (!deps.unknownIdReads || deps.tasks.isKnown(id) || deps.tasks.cached(id) !== undefined) return undefined;
+      const decision = deps.unknownIdReads.take(owner);
+      return decision.ok ? undefined : unknownReadsLimited(decision.retryAfterSeconds);
+    };
     return {
       tenant: initial.caller?.tenant ?? null,
+      owner,
+      admitRead,
+      noteTaskExists: (id) => deps.tasks.noteExists(id),
       ids: deps.ids,
       upstream: deps.upstream,
       createAdmission: deps.createAdmission,
@@ -123,6 +164,7 @@ export function createContextFactory(deps: ContextDependencies) {
       taskLoader: createTaskLoader(deps.tasks, getSignal, deps.maxTaskReads, {
         onRead: (snapshot) => responseLifetime.noteRead(snapshot),
         onLookup: deps.onTaskLookup,
+        admit: admitRead,
       }),
       live: deps.live,
       limits: deps.limits,

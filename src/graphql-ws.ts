@@ -1,11 +1,23 @@
 // The graphql-ws protocol on the same path as HTTP, running operations through Yoga's envelop so
 // plugins, error masking and the context factory apply exactly as over HTTP and SSE.
-import type { Server } from 'node:http';
+//
+// Bounds: the upgrade is routed on the exact path, like HTTP. A socket whose upgrade carried a
+// valid key (or any socket on an open gateway) may send frames up to WS_MAX_PAYLOAD_BYTES; one
+// that must still authenticate in `connection_init` (browsers cannot set headers) is held to
+// WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES for its whole life, since `ws` fixes the frame limit when the
+// socket opens. Each connection may run LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import type { ExecutionArgs } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { ClientKeyring } from './auth/client-keys.js';
-import type { GatewayYoga } from './yoga.js';
+import { requestTarget } from './http/request-target.js';
+import { exceedsVariableValues } from './plugins/count-variable-values.js';
+import { variablesTooLargeError } from './plugins/use-variable-limits.js';
+import type { Logger } from './logger.js';
+import type { Caller, GatewayYoga } from './yoga.js';
 
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
@@ -13,7 +25,17 @@ interface EnvelopedRoot {
 }
 
 interface ConnectionExtra {
-  caller?: { tenant: string | null };
+  caller?: Caller;
+}
+
+export interface GraphQLWebSocketOptions {
+  /** Undefined: an open gateway. */
+  keyring: ClientKeyring | undefined;
+  maxPayloadBytes: number;
+  unauthenticatedMaxPayloadBytes: number;
+  maxSubscriptionsPerConnection: number;
+  maxVariableValues: number;
+  logger: Logger;
 }
 
 /**
@@ -25,50 +47,93 @@ function presentedAuthorization(connectionParams: Readonly<Record<string, unknow
   return typeof param === 'string' ? param : header;
 }
 
-export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, keyring: ClientKeyring | undefined): { close(): Promise<void> } {
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
-  const disposable = useServer(
-    {
-      // Yoga's recipe: the enveloped execute/subscribe travel in rootValue from onSubscribe.
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as ReturnType<NonNullable<Parameters<typeof useServer>[0]['subscribe']>>,
-      onConnect: (ctx) => {
-        if (!keyring) {
-          (ctx.extra as ConnectionExtra).caller = { tenant: null };
+function tooManySubscriptions(max: number): GraphQLError {
+  return createGraphQLError(`This connection already runs ${max} operations; complete one first.`, {
+    extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: max, scope: 'connection' },
+  });
+}
+
+/** The HTTP path's refusal, without its `http` extension (meaningless on a socket). */
+function variablesTooLarge(max: number): GraphQLError {
+  return createGraphQLError(variablesTooLargeError(max).message, { extensions: { code: 'VARIABLES_TOO_LARGE', maxVariableValues: max } });
+}
+
+function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+}
+
+export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, options: GraphQLWebSocketOptions): { close(): Promise<void> } {
+  const { keyring, maxSubscriptionsPerConnection, maxVariableValues } = options;
+  const logger = options.logger.child({ component: 'graphql-ws' });
+  const trusted = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const untrusted = keyring ? new WebSocketServer({ noServer: true, maxPayload: options.unauthenticatedMaxPayloadBytes }) : undefined;
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const found = requestTarget(req.url);
+    if (found.kind !== 'found' || found.target.route !== 'graphql') return refuseUpgrade(socket, '404 Not Found');
+    const keyed = !keyring || keyring.tenantForAuthorization(req.headers.authorization) !== undefined;
+    const wss = keyed || !untrusted ? trusted : untrusted;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      wss.emit('connection', ws, req);
+      // graphql-ws reports socket errors on stderr with a stack; a frame over the limit is routine
+      // here, and ws closes such a socket itself (1009). Log it through our logger instead.
+      ws.removeAllListeners('error');
+      ws.on('error', (error) => logger.info({ err: { message: error.message } }, 'WebSocket closed on a protocol error'));
+    });
+  };
+  server.on('upgrade', onUpgrade);
+
+  // One set of handlers, served on both socket servers.
+  const serve = (wss: WebSocketServer) =>
+    useServer(
+      {
+        // Yoga's recipe: the enveloped execute/subscribe travel in rootValue from onSubscribe.
+        execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>,
+        subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as ReturnType<NonNullable<Parameters<typeof useServer>[0]['subscribe']>>,
+        onConnect: (ctx) => {
+          const address = ctx.extra.request.socket.remoteAddress ?? 'unknown';
+          if (!keyring) {
+            (ctx.extra as ConnectionExtra).caller = { tenant: null, address };
+            return true;
+          }
+          const tenant = keyring.tenantForAuthorization(presentedAuthorization(ctx.connectionParams, ctx.extra.request.headers.authorization));
+          if (tenant === undefined) return false; // graphql-ws closes with 4403 Forbidden
+          (ctx.extra as ConnectionExtra).caller = { tenant, address };
           return true;
-        }
-        const tenant = keyring.tenantForAuthorization(presentedAuthorization(ctx.connectionParams, ctx.extra.request.headers.authorization));
-        if (tenant === undefined) return false; // graphql-ws closes with 4403 Forbidden
-        (ctx.extra as ConnectionExtra).caller = { tenant };
-        return true;
+        },
+        onSubscribe: async (ctx, _id, params) => {
+          // graphql-ws has already registered this operation, so the count includes it.
+          if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) return [tooManySubscriptions(maxSubscriptionsPerConnection)];
+          if (exceedsVariableValues(params.variables, maxVariableValues)) return [variablesTooLarge(maxVariableValues)];
+          const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            caller: (ctx.extra as ConnectionExtra).caller,
+            params,
+          });
+          const args = {
+            schema,
+            operationName: params.operationName,
+            document: parse(params.query),
+            variableValues: params.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          };
+          const errors = validate(args.schema, args.document);
+          if (errors.length > 0) return errors;
+          return args;
+        },
       },
-      onSubscribe: async (ctx, _id, params) => {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          caller: (ctx.extra as ConnectionExtra).caller,
-          params,
-        });
-        const args = {
-          schema,
-          operationName: params.operationName,
-          document: parse(params.query),
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length > 0) return errors;
-        return args;
-      },
-    },
-    wsServer,
-  );
+      wss,
+    );
+  const disposables = [serve(trusted), ...(untrusted ? [serve(untrusted)] : [])];
   return {
     async close() {
-      await disposable.dispose();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      server.off('upgrade', onUpgrade);
+      await Promise.all(disposables.map((disposable) => disposable.dispose()));
+      await Promise.all([trusted, untrusted].map((wss) => wss && new Promise<void>((resolve) => wss.close(() => resolve()))));
     },
   };
 }

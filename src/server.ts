@@ -72,8 +72,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metrics,
     createAdmission,
     idempotency,
-    // Not ready while draining, nor while a configured Redis does not answer.
-    isReady: () => !draining && stores.isSharedStateReady(),
+    // Not ready while draining, nor while a configured Redis does not answer, nor while the upstream keeps timing out.
+    isReady: () => !draining && stores.isSharedStateReady() && !upstream.isDegraded(),
   });
   const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
   if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
@@ -86,15 +86,37 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     metricsToken: config.auth.metricsToken,
     corsOrigins: config.exposure.corsOrigins,
     graphiql: config.exposure.graphiql,
+    maxVariableValues: config.graphqlLimits.maxVariableValues,
   });
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error }, 'request handler failed');
-      if (res.headersSent) res.destroy();
-      else res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Unexpected error."}]}');
-    });
+  const server = createServer(
+    {
+      // A socket must send its headers this soon after it connects (idle sockets included), and its
+      // whole request, body included, within requestTimeout. The check runs every second rather than
+      // Node's default 30 s, so the bounds hold to about a second.
+      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+      requestTimeout: config.http.requestTimeoutMs,
+      keepAliveTimeout: config.http.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        logger.error({ err: error }, 'request handler failed');
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Unexpected error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
+      });
+    },
+  );
+  // Past the cap, new connections are closed at once: the process keeps file descriptors and memory
+  // for the ones it serves.
+  server.maxConnections = config.http.maxConnections;
+  const webSocket = attachGraphQLWebSocket(server, yoga, {
+    keyring,
+    maxPayloadBytes: config.http.wsMaxPayloadBytes,
+    unauthenticatedMaxPayloadBytes: config.http.wsUnauthenticatedMaxPayloadBytes,
+    maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
+    maxVariableValues: config.graphqlLimits.maxVariableValues,
+    logger,
   });
-  const webSocket = attachGraphQLWebSocket(server, yoga, keyring);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

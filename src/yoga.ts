@@ -11,6 +11,7 @@ import type { IdempotencyStore } from './create-video/idempotency.js';
 import { createContextFactory } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
 import type { TaskReader } from './live/task-reader.js';
+import { UnknownTaskReads } from './live/unknown-task-reads.js';
 import type { TaskUpdateSource } from './live/task-watch-hub.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -19,6 +20,7 @@ import { useOperationMetrics } from './plugins/use-operation-metrics.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
 import { useParsedBody, type ParsedBodyContext } from './plugins/use-parsed-body.js';
 import { useResponseCapture } from './plugins/use-response-capture.js';
+import { useVariableLimits } from './plugins/use-variable-limits.js';
 import { allowedOrigin, EXPOSED_HEADERS } from './http/cors-policy.js';
 import type { CachedResponses, ResponseCacheSlot } from './http/cached-responses.js';
 import { createErrorMasker } from './schema/errors.js';
@@ -69,13 +71,20 @@ function toYogaLogger(logger: Logger): YogaLogger {
 
 export function createGatewayYoga(parts: GatewayParts) {
   const { config, upstream, tasks, live, responses, logger, isReady, metrics } = parts;
+  // Ids are signed whenever there are client keys (config refuses keys without a secret).
+  const idSecret = config.auth.clients ? config.auth.idSecret : undefined;
   return createYoga<GatewayServerContext>({
     schema,
     graphqlEndpoint: '/graphql',
     context: createContextFactory({
       maxTaskReads: config.graphqlLimits.maxTaskReads,
       onTaskLookup: (hit) => metrics.cacheLookup('task', hit),
-      ids: config.auth.clients && config.auth.idSecret ? new SignedTaskIds(config.auth.idSecret) : verbatimTaskIds,
+      ids: idSecret !== undefined ? new SignedTaskIds(idSecret) : verbatimTaskIds,
+      // Signed ids are authentic by construction; verbatim ones can be guessed, so guesses are rationed.
+      unknownIdReads: idSecret !== undefined
+        ? undefined
+        : new UnknownTaskReads({ perMinute: config.taskCache.unknownIdReadsPerMinute, burst: config.taskCache.unknownIdReadsBurst }),
+      operationDeadlineMs: config.http.operationDeadlineMs,
       upstream,
       createAdmission: parts.createAdmission,
       idempotency: parts.idempotency,
@@ -111,6 +120,7 @@ export function createGatewayYoga(parts: GatewayParts) {
       useOperationMetrics(metrics),
       // Yoga's CSRF guard: requests a browser could send without a preflight need this header.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      useVariableLimits(config.graphqlLimits.maxVariableValues),
       useAbuseLimits(config.graphqlLimits),
       ...(config.exposure.introspection ? [] : [useDisableIntrospection()]),
       useNoProxyBuffering(),

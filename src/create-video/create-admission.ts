@@ -1,5 +1,7 @@
-// Who may start a billed create right now: the tenant's token bucket (rate and burst) and a cap
-// on creates in flight in this process. Checked before the upstream is called, so a refusal costs nothing.
+// Who may start a billed create right now: the tenant's token bucket (rate and burst), a cap on
+// creates in flight in this process, and a smaller cap per tenant so one tenant's slow creates
+// cannot take every slot from the others. Checked before the upstream is called, so a refusal
+// costs nothing. (An open gateway has one tenant: only the process cap applies there.)
 import type { CreateLimitsConfig } from '../config.js';
 import type { CreateRateLimit } from './create-rate-limit.js';
 
@@ -12,6 +14,7 @@ export class CreateAdmission {
   readonly #config: CreateLimitsConfig;
   readonly #rateLimit: CreateRateLimit;
   #inFlight = 0;
+  readonly #inFlightByTenant = new Map<string, number>();
 
   constructor(config: CreateLimitsConfig, rateLimit: CreateRateLimit) {
     this.#config = config;
@@ -19,16 +22,29 @@ export class CreateAdmission {
   }
 
   async tryAdmit(tenant: string | null): Promise<Admission> {
+    const ofTenant = tenant === null ? 0 : (this.#inFlightByTenant.get(tenant) ?? 0);
+    if (tenant !== null && ofTenant >= this.#config.maxConcurrentPerTenant) {
+      return {
+        admitted: false,
+        retryAfterSeconds: CONCURRENCY_RETRY_AFTER_SECONDS,
+        reason: `This client already has ${this.#config.maxConcurrentPerTenant} video creations in progress; try again shortly.`,
+      };
+    }
     if (this.#inFlight >= this.#config.maxConcurrent) {
       return { admitted: false, retryAfterSeconds: CONCURRENCY_RETRY_AFTER_SECONDS, reason: 'Too many video creations are in progress; try again shortly.' };
     }
-    // Hold the slot while the bucket is asked, so concurrent requests cannot all pass the cap check.
+    // Hold the slots while the bucket is asked, so concurrent requests cannot all pass the cap checks.
     this.#inFlight++;
+    if (tenant !== null) this.#inFlightByTenant.set(tenant, ofTenant + 1);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       this.#inFlight--;
+      if (tenant === null) return;
+      const left = (this.#inFlightByTenant.get(tenant) ?? 1) - 1;
+      if (left > 0) this.#inFlightByTenant.set(tenant, left);
+      else this.#inFlightByTenant.delete(tenant);
     };
     const decision = await this.#rateLimit.take(tenant ?? '');
     if (!decision.ok) {

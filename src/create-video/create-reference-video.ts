@@ -20,7 +20,7 @@ export interface CreatePayloadValue {
   userErrors: UserErrorValue[];
 }
 
-type CreateContext = Pick<GatewayContext, 'upstream' | 'limits' | 'signal' | 'tenant' | 'createAdmission' | 'idempotency' | 'idempotencyKey'>;
+type CreateContext = Pick<GatewayContext, 'upstream' | 'limits' | 'signal' | 'tenant' | 'createAdmission' | 'idempotency' | 'idempotencyKey' | 'noteTaskExists'>;
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -64,6 +64,7 @@ async function startCreate(body: CreateTaskBody, ctx: CreateContext): Promise<Cr
   }
   try {
     const created = await ctx.upstream.createTask(body, ctx.signal);
+    ctx.noteTaskExists(created.taskId);
     return { taskId: created.taskId, providerRequestId: created.providerRequestId, userErrors: [] };
   } catch (error) {
     if (error instanceof UpstreamInputRejectedError) {

@@ -1,7 +1,8 @@
 // Hands one request to Yoga as a fetch Request built here, and writes Yoga's Response back. The URL
 // is the canonical route chosen by the HTTP layer (never the raw request line), the body is either
 // absent (a JSON POST whose parameters travel already parsed) or the bytes already read, and the
-// request's signal fires when the client goes away, so subscriptions and upstream waits end with it.
+// request's signal fires when the client goes away (and once the answer is sent), so subscriptions
+// and upstream waits end with it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
 import type { GatewayServerContext, GatewayYoga } from '../yoga.js';
@@ -24,15 +25,23 @@ export async function forwardToYoga(
   body?: Buffer,
 ): Promise<void> {
   const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
+  res.once('close', () => controller.abort());
   const headers = new yoga.fetchAPI.Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const method = req.method ?? 'GET';
   const url = `${BASE}${target.path}${target.search === '' ? '' : `?${target.search}`}`;
   const request = new yoga.fetchAPI.Request(url, { method, headers, signal: controller.signal, ...(body === undefined ? {} : { body: bytesOf(body) }) });
-  const response = await yoga.fetch(request, serverContext);
-  // The last argument lets it write status and headers in one writeHead, as Yoga's own node handler does.
-  await sendNodeResponse(response, res, req, true);
+  try {
+    const response = await yoga.fetch(request, serverContext);
+    // The last argument lets it write status and headers in one writeHead, as Yoga's own node handler does.
+    await sendNodeResponse(response, res, req, true);
+  } catch (error) {
+    // The client left: Yoga gives up with the abort, and there is no one left to answer.
+    if (controller.signal.aborted) return;
+    throw error;
+  } finally {
+    // The signal also marks the end of the request, finished or not: per-request timers (the
+    // operation deadline) are cleared by it rather than left to run out.
+    controller.abort();
+  }
 }

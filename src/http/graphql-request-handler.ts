@@ -15,7 +15,7 @@ import type { Caller, GatewayServerContext, GatewayYoga } from '../yoga.js';
 import type { CachedResponses, ResponseCacheSlot } from './cached-responses.js';
 import { allowedOrigin, EXPOSED_HEADERS } from './cors-policy.js';
 import { forwardToYoga } from './forward-to-yoga.js';
-import { isJsonContentType, parseJsonBody } from './json-body.js';
+import { exceedsJsonValues, isJsonContentType, parseJsonBody } from './json-body.js';
 import { readBody } from './read-body.js';
 import { requestTarget, type RequestTarget } from './request-target.js';
 
@@ -33,15 +33,28 @@ export interface GraphQLRequestHandlerOptions {
   corsOrigins: string[] | undefined;
   /** Whether GraphiQL is served: only then may its page be fetched without a key. */
   graphiql: boolean;
+  /** GRAPHQL_MAX_VARIABLE_VALUES: a JSON body with far more values than this is not even parsed. */
+  maxVariableValues: number;
 }
+
+// Room besides the variables for the document (GraphQL Armor bounds its tokens) and a long prompt.
+const JSON_VALUES_PER_VARIABLE_VALUE = 4;
+const JSON_VALUES_SLACK = 10_000;
 
 function sameSecret(presented: string | undefined, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(presented ?? ''), digest(`Bearer ${expected}`));
 }
 
-function writeJsonError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+function writeJsonError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
+): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
   res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -75,6 +88,7 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: 
 
 export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOptions) {
   const { yoga, responses, maxBodyBytes, keyring, metrics, metricsToken, corsOrigins, graphiql } = options;
+  const maxJsonValues = options.maxVariableValues * JSON_VALUES_PER_VARIABLE_VALUE + JSON_VALUES_SLACK;
 
   /** Who calls: the tenant of a valid key (null on an open gateway); undefined when the key is missing or wrong. */
   function authenticate(req: IncomingMessage): Caller | undefined {
@@ -123,6 +137,16 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
         return;
       }
       slot = { key };
+    }
+    if (exceedsJsonValues(read.body, maxJsonValues)) {
+      return writeJsonError(
+        res,
+        400,
+        'VARIABLES_TOO_LARGE',
+        `The request holds more than ${maxJsonValues} JSON values; variables may hold at most ${options.maxVariableValues}.`,
+        cors(),
+        { maxVariableValues: options.maxVariableValues },
+      );
     }
     const parsed = parseJsonBody(read.body);
     if (!parsed.ok) return writeJsonError(res, 400, 'BAD_REQUEST', parsed.message, cors());

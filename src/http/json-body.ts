@@ -11,6 +11,24 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   return mediaType === 'application/json' || mediaType === 'application/graphql+json';
 }
 
+const STRUCTURAL_BYTES = [0x2c, 0x3a, 0x5b, 0x7b]; // , : [ {
+
+/**
+ * Whether the body holds more than `max` JSON separators and openers, counted on the bytes before
+ * parsing. JSON.parse takes time in proportion to the values it builds, not the bytes: 25 MB of
+ * nested objects or tiny list items blocks the event loop for seconds, while 25 MB of base64 images
+ * parses quickly. Each count is a native byte search, and the walk stops once past `max`.
+ */
+export function exceedsJsonValues(body: Buffer, max: number): boolean {
+  let count = 0;
+  for (const byte of STRUCTURAL_BYTES) {
+    for (let at = body.indexOf(byte); at !== -1; at = body.indexOf(byte, at + 1)) {
+      if (++count > max) return true;
+    }
+  }
+  return false;
+}
+
 export function parseJsonBody(body: Buffer): JsonBody {
   let value: unknown;
   try {

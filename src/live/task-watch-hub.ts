@@ -1,5 +1,7 @@
 // One shared poller per task id: every watcher of a task in this process shares its upstream reads.
-// A poller starts with its first watcher and stops when the last one leaves or the task ends.
+// A poller starts with its first watcher and stops when the last one leaves or the task ends; a read
+// it has under way is abandoned with it. Each owner (a tenant, or a caller address on an open
+// gateway) may hold LIVE_MAX_SUBSCRIPTIONS_PER_TENANT watchers on LIVE_MAX_POLLERS_PER_TENANT tasks.
 import { createGraphQLError, Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { LiveConfig } from '../config.js';
 import { requestScope } from '../request-scope.js';
@@ -21,6 +23,16 @@ const WATCHER_BUFFER = 16;
 
 export function taskNotFoundError(): Error {
   return createGraphQLError('Task not found.', { extensions: { code: 'TASK_NOT_FOUND' } });
+}
+
+function tooManySubscriptionsError(message: string, limit: number, scope: 'tenant' | 'tasks'): Error {
+  return createGraphQLError(message, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit, scope } });
+}
+
+/** What one owner holds open: watchers, and how many of them watch each task. */
+interface OwnerUsage {
+  watchers: number;
+  tasks: Map<string, number>;
 }
 
 function sameState(a: TaskSnapshot, b: TaskSnapshot): boolean {
@@ -54,6 +66,8 @@ class TaskPoller {
   #unchangedPolls = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Fires on stop, so a read under way is abandoned when no one watches any more. */
+  readonly #stopping = new AbortController();
 
   constructor(id: string, deps: PollerDependencies, onStop: () => void) {
     this.#id = id;
@@ -97,6 +111,7 @@ class TaskPoller {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#stopping.abort();
     this.#coordinator.release(this.#id);
     this.#onStop();
   }
@@ -122,7 +137,7 @@ class TaskPoller {
     if (this.#stopped) return;
     let snapshot: TaskSnapshot | null;
     try {
-      snapshot = await this.#reader.read(this.#id, { fresh });
+      snapshot = await this.#reader.read(this.#id, { fresh, signal: this.#stopping.signal });
     } catch (error) {
       if (this.#stopped) return;
       this.#failures++;
@@ -171,9 +186,10 @@ class TaskPoller {
   }
 }
 
-/** What subscriptions need of live task state; an in-process hub today, a shared one later. */
+/** What subscriptions need of live task state. */
 export interface TaskUpdateSource {
-  watch(id: string): AsyncIterableIterator<TaskUpdate>;
+  /** `owner`: whose limits the watcher counts against (a tenant, or a caller address). */
+  watch(id: string, owner: string): AsyncIterableIterator<TaskUpdate>;
   readonly activePollers: number;
   readonly activeWatchers: number;
   close(): void;
@@ -181,6 +197,7 @@ export interface TaskUpdateSource {
 
 export class TaskWatchHub implements TaskUpdateSource {
   readonly #pollers = new Map<string, TaskPoller>();
+  readonly #owners = new Map<string, OwnerUsage>();
   readonly #deps: PollerDependencies;
 
   constructor(reader: TaskReader, config: LiveConfig, logger: Logger, coordinator: PollCoordinator = soloPolling) {
@@ -208,8 +225,15 @@ export class TaskWatchHub implements TaskUpdateSource {
    * The task's current state at once, then every change, ending after the terminal state or an
    * error. Returning (the client left) releases the watcher at once, even mid-poll.
    */
-  watch(id: string): AsyncIterableIterator<TaskUpdate> {
+  watch(id: string, owner: string): AsyncIterableIterator<TaskUpdate> {
+    // Counted when the stream starts, inside the executor: a stream that is never started holds nothing.
     return new Repeater<TaskUpdate>(async (push, stop) => {
+      const refusal = this.#acquire(owner, id);
+      if (refusal) {
+        void push({ kind: 'error', error: refusal });
+        stop();
+        return;
+      }
       const watcher: Watcher = {
         push: (update) => void push(update),
         end: () => stop(),
@@ -218,7 +242,35 @@ export class TaskWatchHub implements TaskUpdateSource {
       poller.add(watcher);
       await stop;
       poller.remove(watcher);
+      this.#release(owner, id);
     }, new SlidingBuffer(WATCHER_BUFFER));
+  }
+
+  /** Takes a watcher slot for `owner` on task `id`, or says why not. */
+  #acquire(owner: string, id: string): Error | undefined {
+    const { maxSubscriptionsPerTenant, maxPollersPerTenant } = this.#deps.config;
+    const usage = this.#owners.get(owner) ?? { watchers: 0, tasks: new Map<string, number>() };
+    if (usage.watchers >= maxSubscriptionsPerTenant) {
+      return tooManySubscriptionsError(`At most ${maxSubscriptionsPerTenant} subscriptions may be open at once; close one first.`, maxSubscriptionsPerTenant, 'tenant');
+    }
+    const onTask = usage.tasks.get(id) ?? 0;
+    if (onTask === 0 && usage.tasks.size >= maxPollersPerTenant) {
+      return tooManySubscriptionsError(`At most ${maxPollersPerTenant} different tasks may be watched at once; close a subscription first.`, maxPollersPerTenant, 'tasks');
+    }
+    usage.watchers++;
+    usage.tasks.set(id, onTask + 1);
+    this.#owners.set(owner, usage);
+    return undefined;
+  }
+
+  #release(owner: string, id: string): void {
+    const usage = this.#owners.get(owner);
+    if (!usage) return;
+    usage.watchers--;
+    const onTask = (usage.tasks.get(id) ?? 1) - 1;
+    if (onTask > 0) usage.tasks.set(id, onTask);
+    else usage.tasks.delete(id);
+    if (usage.watchers <= 0) this.#owners.delete(owner);
   }
 
   /** Completes every open stream (used on shutdown). */

@@ -4,9 +4,14 @@ import { taskNotFoundError, type TaskUpdate } from '../live/task-watch-hub.js';
 import { builder } from './builder.js';
 import { checkTaskId, Task } from './task.js';
 
+/** One error event, then the end. */
+async function* failWith(error: Error): AsyncGenerator<TaskUpdate> {
+  yield { kind: 'error', error };
+}
+
 /** Another tenant's id (or a forged one): the same answer as an id that does not exist. */
-async function* notFound(): AsyncGenerator<TaskUpdate> {
-  yield { kind: 'error', error: taskNotFoundError() };
+function notFound(): AsyncGenerator<TaskUpdate> {
+  return failWith(taskNotFoundError());
 }
 
 builder.subscriptionField('taskUpdates', (t) =>
@@ -18,7 +23,9 @@ builder.subscriptionField('taskUpdates', (t) =>
     args: { id: t.arg.id({ required: true, description: 'The task id returned by createReferenceVideo.' }) },
     subscribe: (_root, { id }, ctx) => {
       const upstreamId = ctx.ids.toUpstream(checkTaskId(id, 'id'), ctx.tenant);
-      return upstreamId === null ? notFound() : ctx.live.watch(upstreamId);
+      if (upstreamId === null) return notFound();
+      const refusal = ctx.admitRead(upstreamId);
+      return refusal ? failWith(refusal) : ctx.live.watch(upstreamId, ctx.owner);
     },
     resolve: (update: TaskUpdate) => {
       if (update.kind === 'error') throw update.error;

@@ -61,6 +61,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     CREATE_RATE_LIMIT_BURST: '10000',
     CREATE_RATE_LIMIT_PER_MINUTE: '10000',
     CREATE_MAX_CONCURRENT: '1000',
+    CREATE_MAX_CONCURRENT_PER_TENANT: '1000',
     ...options.env,
   });
   const logs = new LogCapture();
