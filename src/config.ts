@@ -21,24 +21,46 @@ function int(min: number, max: number, fallback: number) {
     .default(fallback);
 }
 
+function parsedUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
 function httpUrl(fallback: string) {
   return z
     .string()
     .trim()
     .refine(
       (value) => {
-        try {
-          const url = new URL(value);
-          return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '';
-        } catch {
-          return false;
-        }
+        const url = parsedUrl(value);
+        return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '';
       },
       { error: 'must be an http(s) URL without query or fragment' },
     )
+    // The key goes in UPSTREAM_API_KEY; credentials in the URL would end up wherever URLs are printed.
+    .refine((value) => parsedUrl(value)?.username === '' && parsedUrl(value)?.password === '', {
+      error: 'must not hold credentials (put the key in UPSTREAM_API_KEY)',
+    })
     // Paths are joined onto it, so a trailing slash would double up.
     .transform((value) => value.replace(/\/+$/, ''))
     .default(fallback);
+}
+
+/** What ioredis can connect to: checked here, so a bad URL never reaches it (it would print the URL). */
+function isRedisUrl(value: string): boolean {
+  const url = parsedUrl(value);
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') return false;
+  if (!/^(\/\d{0,2})?$/.test(url.pathname)) return false;
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    return false;
+  }
+  return true;
 }
 
 const optionalSecret = z
@@ -102,7 +124,9 @@ const envSchema = z.object({
     .string()
     .trim()
     .optional()
-    .refine((value) => value === undefined || value === '' || /^rediss?:\/\/[^\s]+$/.test(value), { error: 'must be a redis:// or rediss:// URL' }),
+    .refine((value) => value === undefined || value === '' || isRedisUrl(value), {
+      error: 'must be a redis:// or rediss:// URL with a host, an optional port and an optional database number',
+    }),
   REDIS_KEY_PREFIX: z.string().trim().regex(/^[A-Za-z0-9:_-]{1,64}$/, { error: 'must be 1-64 letters, digits, :, _ or -' }).default('vgw:'),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 1000),
   IDEMPOTENCY_WAIT_MS: int(0, 120_000, 10_000),
@@ -352,8 +376,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
     const raw = env[name];
-    // Never echo secrets back, even in an error message.
-    const shown = /KEY|SECRET|TOKEN|REDIS_URL/.test(name) || raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`;
+    // Never echo secrets back, even in an error message: nor a URL that may carry a password.
+    const shown = /KEY|SECRET|TOKEN|REDIS_URL/.test(name) || raw === undefined || raw.includes('@') ? '' : ` (got ${JSON.stringify(raw)})`;
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;

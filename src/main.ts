@@ -16,7 +16,19 @@ try {
 
 // The upstream key is censored from every line as a last line of defence; nothing should log it anyway.
 const logger = createLogger(config, undefined, { secrets: [config.upstream.apiKey] });
-const gateway = await startGateway(config, logger);
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+try {
+  gateway = await startGateway(config, logger);
+} catch (error) {
+  // One line, like a configuration error; the port is the one start-up failure users meet often.
+  const code = (error as { code?: unknown }).code;
+  console.error(
+    code === 'EADDRINUSE'
+      ? `Cannot start: PORT ${config.port} on ${config.host} is already in use (set PORT to another port).`
+      : `Cannot start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+  );
+  process.exit(1);
+}
 logger.info({ url: `${gateway.url}/graphql` }, `GraphQL and GraphiQL at ${gateway.url}/graphql`);
 
 let stopping = false;

@@ -37,6 +37,23 @@ describe('loadConfig', () => {
     }
   });
 
+  it.each([
+    ['REDIS_URL', 'redis://:hunter2-secret@host:99999'],
+    ['REDIS_URL', 'redis://:hunter2%zz-secret@host'],
+    ['REDIS_URL', 'redis://:hunter2-secret@/0'],
+    ['REDIS_URL', 'redis://:hunter2-secret@host/abc'],
+    ['UPSTREAM_BASE_URL', 'https://user:hunter2-secret@api.example.com'],
+    ['UPSTREAM_BASE_URL', 'https://user:hunter2-secret@api.example.com:99999'],
+  ])('refuses a malformed %s at validation without printing its credentials', (name, value) => {
+    const attempt = () => loadConfig({ [name]: value });
+    expect(attempt).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+
   it('never echoes a secret in its error message', () => {
     expect(() => loadConfig({ SIMULATOR_API_KEY: 'short' })).toThrow(/SIMULATOR_API_KEY/);
     try {

@@ -1,6 +1,7 @@
 // The real entry point as a user runs it: a spawned process, configured only by environment.
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GRAPHIQL_DEFAULT_QUERY } from '../src/graphiql-examples.js';
@@ -36,6 +37,22 @@ describe('npm start (src/main.ts)', () => {
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${name}[ =]`));
+  });
+
+  it('a PORT already in use stops the process with a one-line message naming it', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const child = startMain({ HOST: '127.0.0.1', PORT: String(port) });
+      const [stderr, [code]] = await Promise.all([collect(child.stderr), once(child, 'exit')]);
+      expect(code).toBe(1);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`PORT ${port} .*already in use`));
+    } finally {
+      taken.close();
+    }
   });
 
   it('without a key: runs the embedded simulator, says so, serves GraphiQL whose examples work as-is, exits 0 on SIGTERM', async () => {
