@@ -15,6 +15,7 @@ import { WebSocketServer } from 'ws';
 import type { ClientKeyring } from './auth/client-keys.js';
 import { requestTarget } from './http/request-target.js';
 import { exceedsVariableValues } from './plugins/count-variable-values.js';
+import { withBoundedMessage } from './plugins/use-bounded-error-messages.js';
 import { variablesTooLargeError } from './plugins/use-variable-limits.js';
 import type { Logger } from './logger.js';
 import type { Caller, GatewayYoga } from './yoga.js';
@@ -122,7 +123,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, option
             rootValue: { execute, subscribe } satisfies EnvelopedRoot,
           };
           const errors = validate(args.schema, args.document);
-          if (errors.length > 0) return errors;
+          if (errors.length > 0) return errors.map(withBoundedMessage);
           return args;
         },
       },

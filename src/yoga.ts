@@ -18,6 +18,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { useAbuseLimits } from './plugins/use-abuse-limits.js';
 import { useOperationMetrics } from './plugins/use-operation-metrics.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
+import { useBoundedErrorMessages } from './plugins/use-bounded-error-messages.js';
 import { useParsedBody, type ParsedBodyContext } from './plugins/use-parsed-body.js';
 import { useResponseCapture } from './plugins/use-response-capture.js';
 import { useVariableLimits } from './plugins/use-variable-limits.js';
@@ -116,6 +117,7 @@ export function createGatewayYoga(parts: GatewayParts) {
     healthCheckEndpoint: '/health',
     plugins: [
       useParsedBody(),
+      useBoundedErrorMessages(),
       useReadinessCheck({ endpoint: '/ready', check: () => isReady() }),
       useOperationMetrics(metrics),
       // Yoga's CSRF guard: requests a browser could send without a preflight need this header.

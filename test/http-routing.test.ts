@@ -7,6 +7,7 @@ import { startStack, type Stack } from './support/stack.js';
 
 const KEY = 'k-shop-0123456789abcdef';
 const ID_SECRET = 'test-id-secret-0123456789abcdef0123456789';
+const CREATE_MUTATION = 'mutation($i: CreateReferenceVideoInput!) { createReferenceVideo(input: $i) { taskId } }';
 const CREATE = JSON.stringify({
   query: 'mutation($i: CreateReferenceVideoInput!) { createReferenceVideo(input: $i) { taskId } }',
   variables: { i: { prompt: '@1 x', subjects: [{ id: '1', images: ['https://example.com/a.png'] }] } },
@@ -113,6 +114,27 @@ describe('error answers echo nothing the client sent', () => {
     const text = await response.text();
     expect(text).not.toContain(secretish);
     expect(JSON.parse(text).errors[0].extensions.code).toBe('BAD_REQUEST');
+  });
+});
+
+describe('error answers quote little of what was sent', () => {
+  const big = 'Z'.repeat(2_000_000);
+  const subjects = [{ id: '1', images: ['https://example.com/a.png'] }];
+  it.each([
+    ['a 2 MB string where an enum belongs (variable)', CREATE_MUTATION, { i: { prompt: '@1 x', resolution: big, subjects } }],
+    ['a 2 MB string where an Int belongs (variable)', CREATE_MUTATION, { i: { prompt: '@1 x', durationSeconds: big, subjects } }],
+    ['a 2 MB string where an Int belongs (literal)', `mutation { createReferenceVideo(input: { prompt: "a", durationSeconds: "${big}", subjects: [] }) { taskId } }`, {}],
+    ['a 2 MB name', `{ ${big} }`, {}],
+  ])('%s: a small answer with a coded error', async (_name, query, variables) => {
+    const response = await fetch(`${stack.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const text = await response.text();
+    expect(text.length).toBeLessThan(5000);
+    expect(JSON.parse(text).errors[0].extensions.code).toEqual(expect.any(String));
+    expect(stack.simulator.stats().createRequests).toBe(0);
   });
 });
 

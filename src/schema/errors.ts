@@ -4,6 +4,7 @@
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, type MaskError } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
+import { withBoundedMessage } from '../plugins/use-bounded-error-messages.js';
 import { UpstreamError, UpstreamRateLimitError } from '../upstream/errors.js';
 
 export const INTERNAL_ERROR_MESSAGE = 'Unexpected error.';
@@ -21,9 +22,10 @@ export function createErrorMasker(logger: Logger): MaskError {
   return (error, message) => {
     const graphQLError = error instanceof GraphQLError ? error : undefined;
     const original = graphQLError ? graphQLError.originalError : error;
-    // Errors built on purpose for clients (ours, parse and validation errors) go out as they are.
+    // Errors built on purpose for clients (ours, parse and validation errors) go out as they are,
+    // but for the length of the values they quote.
     if (graphQLError && (original === undefined || original === null || original instanceof GraphQLError)) {
-      return graphQLError;
+      return withBoundedMessage(graphQLError);
     }
     const location = { nodes: graphQLError?.nodes, path: graphQLError?.path };
     if (original instanceof UpstreamError) {

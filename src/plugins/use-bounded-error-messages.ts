@@ -1,0 +1,54 @@
+// graphql-js quotes the offending value in its coercion, validation and parse messages ("got invalid
+// value \"…\"", "Int cannot represent non-integer value: \"…\""), whole: a 20 MB string where an
+// enum or a number belongs would come back in the answer, once or twice. This cuts long quoted
+// values, and long messages, in every error of an answer about to be written. Error answers never
+// echo much of what the client sent.
+//
+// It also gives a code to request errors that graphql-js leaves without one (variable coercion,
+// e.g. `resolution: "720p"`): every refusal carries a stable extensions.code.
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+const QUOTED_RUN = /"((?:[^"\\]|\\.){80,})"/g;
+const QUOTED_KEEP = 40;
+const MESSAGE_MAX_CHARS = 1000;
+
+/** The message with long quoted values cut short, and at most MESSAGE_MAX_CHARS long. */
+export function boundedMessage(message: string): string {
+  if (message.length <= MESSAGE_MAX_CHARS && !message.includes('"')) return message;
+  const cut = message.replace(QUOTED_RUN, (_run, inner: string) => `"${inner.slice(0, QUOTED_KEEP)}…"`);
+  return cut.length <= MESSAGE_MAX_CHARS ? cut : `${cut.slice(0, MESSAGE_MAX_CHARS)}…`;
+}
+
+/** The same error with a bounded message (itself when nothing needed cutting). */
+export function withBoundedMessage(error: GraphQLError): GraphQLError {
+  const message = boundedMessage(error.message);
+  if (message === error.message) return error;
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: error.extensions });
+}
+
+/** A request error (no path: nothing ran) without a code is the client's: BAD_USER_INPUT. */
+function withCode(error: GraphQLError): GraphQLError {
+  if (error.path !== undefined || error.extensions.code !== undefined) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+  });
+}
+
+function bounded(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.length) return result;
+  return { ...result, errors: result.errors.map((error) => (error instanceof GraphQLError ? withCode(withBoundedMessage(error)) : error)) };
+}
+
+export function useBoundedErrorMessages(): Plugin {
+  return {
+    onResultProcess({ result, setResult }) {
+      // Event streams are left alone: their errors come from resolvers, through the error masker.
+      if (Array.isArray(result)) setResult(result.map((one) => bounded(one as ExecutionResult)));
+      else if (!(Symbol.asyncIterator in result)) setResult(bounded(result as ExecutionResult));
+    },
+  };
+}
