@@ -92,6 +92,16 @@ export class GatewayMetrics implements UpstreamObserver {
   }
 
   /** 1 while the shared Redis answers, 0 while this replica runs on local state only. */
+  /** Entries and bytes of each in-process cache, read at scrape time. */
+  trackCaches(caches: Record<'task' | 'response', { readonly size: number; readonly bytes: number } | undefined>): void {
+    const each = (read: (cache: { readonly size: number; readonly bytes: number }) => number) =>
+      function collect(this: Gauge<'cache'>) {
+        for (const [name, cache] of Object.entries(caches)) this.set({ cache: name }, cache ? read(cache) : 0);
+      };
+    new Gauge({ name: 'gateway_cache_entries', help: 'Entries in an in-process cache.', labelNames: ['cache'], registers: [this.registry], collect: each((c) => c.size) });
+    new Gauge({ name: 'gateway_cache_bytes', help: 'Bytes (estimated for tasks) held by an in-process cache.', labelNames: ['cache'], registers: [this.registry], collect: each((c) => c.bytes) });
+  }
+
   trackRedis(isReady: () => boolean): void {
     new Gauge({
       name: 'gateway_redis_connected',

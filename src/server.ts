@@ -60,7 +60,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const { tasks, createAdmission, idempotency } = stores;
   const live = new TaskWatchHub(tasks, config.live, logger, stores.pollCoordinator);
   metrics.trackLive(live);
-  const responses = config.taskCache.maxEntries > 0 ? new CachedResponses(config.taskCache.maxEntries) : undefined;
+  const responses =
+    config.taskCache.maxEntries > 0
+      ? new CachedResponses({
+          maxEntries: config.taskCache.maxEntries,
+          maxBytes: config.taskCache.responseMaxBytes,
+          maxEntryBytes: config.taskCache.responseMaxEntryBytes,
+        })
+      : undefined;
+  metrics.trackCaches({ task: stores.taskCache, response: responses });
   let draining = false;
   const yoga = createGatewayYoga({
     config,

@@ -19,6 +19,7 @@ import { useAbuseLimits } from './plugins/use-abuse-limits.js';
 import { useOperationMetrics } from './plugins/use-operation-metrics.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
 import { useBoundedErrorMessages } from './plugins/use-bounded-error-messages.js';
+import { createParseCaches } from './plugins/parse-caches.js';
 import { useParsedBody, type ParsedBodyContext } from './plugins/use-parsed-body.js';
 import { useResponseCapture } from './plugins/use-response-capture.js';
 import { useVariableLimits } from './plugins/use-variable-limits.js';
@@ -105,6 +106,8 @@ export function createGatewayYoga(parts: GatewayParts) {
       : false,
     // GraphiQL served from this process, not from a CDN: it works offline and behind strict proxies.
     renderGraphiQL,
+    // Parsed documents are cached by query text: only sane lengths, bounded in bytes.
+    parserAndValidationCache: createParseCaches(),
     // One operation per request: a batch would multiply every per-operation limit.
     batching: false,
     // Listed origins only (any in development when none are listed); an unlisted one gets no CORS headers.

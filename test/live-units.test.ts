@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveConfig, TaskCacheConfig } from '../src/config.js';
 import { nextPollDelayMs } from '../src/live/poll-interval.js';
-import { cacheLifetimeMs, InMemoryTaskResultCache } from '../src/live/task-result-cache.js';
+import { cacheLifetimeMs, InMemoryTaskResultCache, snapshotSizeEstimate } from '../src/live/task-result-cache.js';
 import type { TaskSnapshot } from '../src/upstream/task-snapshot.js';
 
 const live: LiveConfig = { pollMinIntervalMs: 1000, pollMaxIntervalMs: 10_000, pollJitter: 0.2, maxConsecutiveFailures: 3, maxSubscriptionsPerConnection: 100, maxSubscriptionsPerTenant: 1000, maxPollersPerTenant: 500 };
@@ -70,5 +70,43 @@ describe('task result cache', () => {
     cache.set(task({ id: 'c' }));
     expect(cache.get('a')).toBeUndefined();
     expect(cache.get('c')).toBeDefined();
+  });
+});
+
+describe('task result cache size bound', () => {
+  const succeeded = (id: string, url = `https://cdn.example.com/${id}.mp4?sig=${'s'.repeat(100)}`) =>
+    task({ id, status: 'SUCCEEDED', upstreamStatus: 'TASK_STATUS_SUCCEED', videos: [{ url, format: 'MP4', expiresAt: new Date(Date.now() + 3_600_000) }] });
+
+  it('estimates a snapshot from its strings plus a fixed overhead, without serialising it', () => {
+    const plain = snapshotSizeEstimate(task({ id: 'a' }));
+    // The object, its Dates and the cache entry cost a few hundred bytes whatever the strings.
+    expect(plain).toBeGreaterThan(300);
+    expect(plain).toBeLessThan(2000);
+    const withVideo = succeeded('a', 'u'.repeat(1000));
+    expect(snapshotSizeEstimate(withVideo)).toBeGreaterThan(snapshotSizeEstimate(task({ id: 'a', status: 'SUCCEEDED', upstreamStatus: 'TASK_STATUS_SUCCEED' })) + 1000);
+    // A long failure reason (the upstream may send up to UPSTREAM_MAX_RESPONSE_BYTES) counts in full.
+    const failed = task({ id: 'a', status: 'FAILED', failureReason: 'r'.repeat(1_000_000) });
+    expect(snapshotSizeEstimate(failed)).toBeGreaterThanOrEqual(1_000_000);
+    expect(snapshotSizeEstimate(failed)).toBeLessThan(1_000_000 + 2000);
+  });
+
+  it('evicts the least recently used snapshots once the byte bound is reached, whatever the entry bound', () => {
+    const perEntry = snapshotSizeEstimate(succeeded('task-00'));
+    const cache = new InMemoryTaskResultCache({ ...cacheConfig, maxEntries: 10_000, maxBytes: perEntry * 5 });
+    for (let i = 0; i < 20; i++) cache.set(succeeded(`task-${String(i).padStart(2, '0')}`));
+    expect(cache.bytes).toBeLessThanOrEqual(perEntry * 5);
+    expect(cache.size).toBe(5);
+    expect(cache.get('task-00')).toBeUndefined();
+    expect(cache.get('task-14')).toBeUndefined();
+    expect(cache.get('task-19')?.status).toBe('SUCCEEDED');
+  });
+
+  it('does not keep a snapshot larger than the whole bound, and keeps the others', () => {
+    const cache = new InMemoryTaskResultCache({ ...cacheConfig, maxEntries: 10_000, maxBytes: 64 * 1024 });
+    cache.set(succeeded('small'));
+    cache.set(task({ id: 'huge', status: 'FAILED', failureReason: 'r'.repeat(100 * 1024) }));
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.get('small')).toBeDefined();
+    expect(cache.bytes).toBe(snapshotSizeEstimate(succeeded('small')));
   });
 });

@@ -1,24 +1,23 @@
 // npm run bench: gateway vs the same read sent straight to the simulator vs a bare Yoga floor, the
-// coalescing of a burst of reads, and 1,000 SSE subscribers on one task. Loopback only; prints a
-// table and writes bench/results.json. Not part of npm test.
+// coalescing of a burst of reads, 1,000 SSE subscribers on one task, and what a client can make the
+// gateway hold in memory (memory-scenarios.ts). Loopback only; prints tables and writes
+// bench/results.json (BENCH_ONLY=memory: the memory scenarios alone, to bench/results-memory.json).
+// Not part of npm test.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { SignedTaskIds } from '../../src/auth/task-ids.js';
 import { pingRedis } from '../../src/shared/redis-connection.js';
+import { cacheFlood, errorListCreates } from './memory-scenarios.js';
+import { AUTHORIZATION, ID_SECRET, resetSimulatorStats, SIM_KEY, simulatorStats, startGatewayChild, startPair, startSimulatorChild, URL_IN_LOG } from './pair.js';
 import { startChild, type Child } from './processes.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const SIM_KEY = 'bench-simulator-key';
+// BENCH_ONLY=memory runs the memory scenarios alone (a minute or two, instead of several).
+const ONLY_MEMORY = process.env.BENCH_ONLY === 'memory';
 const QUERY = 'query Read($id: ID!) { task(id: $id) { id status progressPercent etaSeconds videos { url expiresAt } } }';
-const URL_IN_LOG = /(http:\/\/127\.0\.0\.1:\d+(?:\/graphql)?)/;
-// The gateway is measured as it runs in production: every request authenticated, ids signed.
-const CLIENT_KEY = 'bench-client-key-0123456789abcdef';
-const ID_SECRET = 'bench-id-secret-0123456789abcdef0123456789';
-const GATEWAY_AUTH = { GATEWAY_API_KEYS: `bench:${CLIENT_KEY}`, GATEWAY_ID_SECRET: ID_SECRET };
-const AUTHORIZATION = { authorization: `Bearer ${CLIENT_KEY}` };
 
 interface LoadResult {
   name: string;
@@ -52,16 +51,6 @@ function graphqlLoad(url: string, id: string, headers: Record<string, string> = 
   };
 }
 
-async function simulatorStats(simulatorUrl: string): Promise<{ createRequests: number; resultRequests: number }> {
-  const { body } = await request(`${simulatorUrl}/__sim/stats`);
-  return (await body.json()) as { createRequests: number; resultRequests: number };
-}
-
-async function resetSimulatorStats(simulatorUrl: string): Promise<void> {
-  const { body } = await request(`${simulatorUrl}/__sim/stats/reset`, { method: 'POST' });
-  await body.dump();
-}
-
 async function createTask(gatewayUrl: string): Promise<string> {
   const { body } = await request(gatewayUrl, {
     method: 'POST',
@@ -73,24 +62,6 @@ async function createTask(gatewayUrl: string): Promise<string> {
   });
   const json = (await body.json()) as { data: { createReferenceVideo: { taskId: string } } };
   return json.data.createReferenceVideo.taskId;
-}
-
-function startSimulatorChild(taskDurationMs: number): Promise<Child> {
-  return startChild('src/simulator/main.ts', { SIMULATOR_PORT: '0', SIMULATOR_API_KEY: SIM_KEY, SIMULATOR_TASK_DURATION_MS: String(taskDurationMs) }, URL_IN_LOG);
-}
-
-function startGatewayChild(simulatorUrl: string, env: Record<string, string> = {}): Promise<Child> {
-  return startChild(
-    'src/main.ts',
-    { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', UPSTREAM_API_KEY: SIM_KEY, UPSTREAM_BASE_URL: simulatorUrl, ...GATEWAY_AUTH, ...env },
-    /"url":"(http:\/\/127\.0\.0\.1:\d+\/graphql)"/,
-  );
-}
-
-async function startPair(taskDurationMs: number, gatewayEnv: Record<string, string> = {}): Promise<{ simulator: Child; gateway: Child }> {
-  const simulator = await startSimulatorChild(taskDurationMs);
-  const gateway = await startGatewayChild(simulator.url, gatewayEnv);
-  return { simulator, gateway };
 }
 
 async function throughput() {
@@ -232,42 +203,62 @@ function ratio(a: number, b: number): number {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`machine: ${machine}`);
-console.log(`load: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per run after a 2 s warm-up\n`);
 
-const scenario1 = await throughput();
-const by = (name: string) => scenario1.results.find((r) => r.name.startsWith(name))!;
-const floor = by('floor');
-console.table(scenario1.results.map((r) => ({ ...r, 'vs floor': ratio(r.requestsPerSecond, floor.requestsPerSecond) })));
-const ratios = {
-  pendingGatewayOverFloor: ratio(by('gateway: task query, pending').requestsPerSecond, floor.requestsPerSecond),
-  terminalGatewayOverFloor: ratio(by('gateway: task query, terminal').requestsPerSecond, floor.requestsPerSecond),
-  pendingGatewayOverDirect: ratio(by('gateway: task query, pending').requestsPerSecond, by('direct: simulator GET, pending').requestsPerSecond),
-  terminalGatewayOverDirect: ratio(by('gateway: task query, terminal').requestsPerSecond, by('direct: simulator GET, terminal').requestsPerSecond),
-};
-console.table(ratios);
+async function speedScenarios() {
+  console.log(`load: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per run after a 2 s warm-up\n`);
+  const scenario1 = await throughput();
+  const by = (name: string) => scenario1.results.find((r) => r.name.startsWith(name))!;
+  const floor = by('floor');
+  console.table(scenario1.results.map((r) => ({ ...r, 'vs floor': ratio(r.requestsPerSecond, floor.requestsPerSecond) })));
+  const ratios = {
+    pendingGatewayOverFloor: ratio(by('gateway: task query, pending').requestsPerSecond, floor.requestsPerSecond),
+    terminalGatewayOverFloor: ratio(by('gateway: task query, terminal').requestsPerSecond, floor.requestsPerSecond),
+    pendingGatewayOverDirect: ratio(by('gateway: task query, pending').requestsPerSecond, by('direct: simulator GET, pending').requestsPerSecond),
+    terminalGatewayOverDirect: ratio(by('gateway: task query, terminal').requestsPerSecond, by('direct: simulator GET, terminal').requestsPerSecond),
+  };
+  console.table(ratios);
 
-const scenario2 = await burstOfReads(1000);
-console.log('\n1,000 concurrent task queries for one pending task');
-console.table(scenario2);
+  const scenario2 = await burstOfReads(1000);
+  console.log('\n1,000 concurrent task queries for one pending task');
+  console.table(scenario2);
 
-const scenario3 = await sseSubscribers(1000, Number(process.env.BENCH_SSE_TASK_MS ?? 20_000));
-console.log('\n1,000 SSE subscribers to one pending task until it completes');
-console.table(scenario3);
+  const scenario3 = await sseSubscribers(1000, Number(process.env.BENCH_SSE_TASK_MS ?? 20_000));
+  console.log('\n1,000 SSE subscribers to one pending task until it completes');
+  console.table(scenario3);
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-let scenario4: Awaited<ReturnType<typeof replicas>> | { skipped: string };
-if (await pingRedis(redisUrl)) {
-  scenario4 = await replicas(redisUrl, Number(process.env.BENCH_SSE_TASK_MS ?? 20_000));
-  console.log('\n3 replicas on one Redis: 1,000 SSE subscribers spread over them');
-  console.table(scenario4.live);
-  console.log('task query throughput (pending task, shared cache): 3 replicas vs 1');
-  console.table(scenario4.reads);
-} else {
-  scenario4 = { skipped: `no Redis at ${redisUrl}` };
-  console.log(`\n3-replica scenario SKIPPED: no Redis at ${redisUrl} (set REDIS_URL)`);
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+  let scenario4: Awaited<ReturnType<typeof replicas>> | { skipped: string };
+  if (await pingRedis(redisUrl)) {
+    scenario4 = await replicas(redisUrl, Number(process.env.BENCH_SSE_TASK_MS ?? 20_000));
+    console.log('\n3 replicas on one Redis: 1,000 SSE subscribers spread over them');
+    console.table(scenario4.live);
+    console.log('task query throughput (pending task, shared cache): 3 replicas vs 1');
+    console.table(scenario4.reads);
+  } else {
+    scenario4 = { skipped: `no Redis at ${redisUrl}` };
+    console.log(`\n3-replica scenario SKIPPED: no Redis at ${redisUrl} (set REDIS_URL)`);
+  }
+  return { connections: CONNECTIONS, durationSeconds: DURATION_S, throughput: scenario1, ratios, burstOfReads: scenario2, sseSubscribers: scenario3, replicas: scenario4 };
 }
 
+async function memoryScenarios() {
+  // Bounded: a fixed number of requests, a few at a time, each with its own timeout.
+  const floodRequests = Number(process.env.BENCH_FLOOD_REQUESTS ?? 1500);
+  const cacheFloodResult = await cacheFlood(floodRequests, 8);
+  console.log(`\nresponse cache flood: ${floodRequests} distinct operations of 15 aliases × tasks(100 × one succeeded id), default cache settings`);
+  console.table(cacheFloodResult);
+
+  const errorList = await errorListCreates([250_000, 1_000_000]);
+  console.log('\ncreates whose images are Array(n).fill("x") (~1 MB and ~4 MB of variables)');
+  console.table(errorList);
+  return { cacheFlood: cacheFloodResult, errorListCreates: errorList };
+}
+
+const speed = ONLY_MEMORY ? undefined : await speedScenarios();
+const memory = await memoryScenarios();
+
 mkdirSync(new URL('../../bench', import.meta.url), { recursive: true });
-const out = new URL('../../bench/results.json', import.meta.url);
-writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, connections: CONNECTIONS, durationSeconds: DURATION_S, throughput: scenario1, ratios, burstOfReads: scenario2, sseSubscribers: scenario3, replicas: scenario4 }, null, 2)}\n`);
+// A memory-only run does not overwrite the full results.
+const out = new URL(ONLY_MEMORY ? '../../bench/results-memory.json' : '../../bench/results.json', import.meta.url);
+writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, ...speed, memory }, null, 2)}\n`);
 console.log(`\nwrote ${out.pathname}`);

@@ -1,6 +1,6 @@
 // Child processes for the benchmark: each on its own event loop, as in production.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const root = new URL('../..', import.meta.url);
@@ -11,7 +11,21 @@ export interface Child {
   url: string;
   /** Peak resident set size so far, in MiB (Linux VmHWM). */
   peakRssMiB(): number;
+  /** Resident set size now, in MiB (Linux VmRSS). */
+  rssMiB(): number;
+  /** Starts a new peak from the current RSS (Linux clear_refs); false where that is not possible. */
+  resetPeakRss(): boolean;
   stop(): Promise<void>;
+}
+
+/** One memory line of /proc/<pid>/status, in MiB (0 where there is no /proc). */
+function statusMiB(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
 }
 
 export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp): Promise<Child> {
@@ -33,10 +47,16 @@ export async function startChild(script: string, env: Record<string, string>, ur
   return {
     process: child,
     url,
-    peakRssMiB() {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      return kib / 1024;
+    peakRssMiB: () => statusMiB(child.pid, 'VmHWM'),
+    rssMiB: () => statusMiB(child.pid, 'VmRSS'),
+    resetPeakRss() {
+      try {
+        // "5" resets the peak RSS (VmHWM) to the current RSS: see proc(5), /proc/pid/clear_refs.
+        writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+        return true;
+      } catch {
+        return false;
+      }
     },
     async stop() {
       if (child.exitCode !== null) return;

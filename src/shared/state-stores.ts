@@ -8,7 +8,7 @@ import { RedisIdempotencyStore } from '../create-video/redis-idempotency-store.j
 import { soloPolling, type PollCoordinator } from '../live/poll-coordinator.js';
 import { RedisPollCoordinator } from '../live/redis-poll-coordinator.js';
 import { RedisTaskCache } from '../live/redis-task-cache.js';
-import { createTaskResultCache } from '../live/task-result-cache.js';
+import { createTaskResultCache, type TaskResultCache } from '../live/task-result-cache.js';
 import { TaskReader, type TaskSource } from '../live/task-reader.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -16,6 +16,8 @@ import { connectRedis } from './redis-connection.js';
 
 export interface StateStores {
   tasks: TaskReader;
+  /** This process's task result cache (for /metrics). */
+  taskCache: TaskResultCache;
   pollCoordinator: PollCoordinator;
   createAdmission: CreateAdmission;
   idempotency: IdempotencyStore;
@@ -28,9 +30,10 @@ export function createStateStores(config: Config, source: TaskSource, metrics: G
   const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
   if (redis) metrics.trackRedis(() => redis.isReady());
 
+  const taskCache = createTaskResultCache(config.taskCache);
   const tasks = new TaskReader(
     source,
-    createTaskResultCache(config.taskCache),
+    taskCache,
     redis && config.taskCache.maxEntries > 0 ? new RedisTaskCache(redis, config.taskCache, logger) : undefined,
   );
   // A lease lasts one capped poll interval: a dead holder's task is taken over within about two.
@@ -54,6 +57,7 @@ export function createStateStores(config: Config, source: TaskSource, metrics: G
 
   return {
     tasks,
+    taskCache,
     pollCoordinator,
     createAdmission,
     idempotency,

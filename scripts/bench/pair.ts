@@ -1,0 +1,42 @@
+// The processes every benchmark scenario talks to: a simulator child and gateway children pointed
+// at it, configured as in production (every request authenticated, ids signed).
+import { request } from 'undici';
+import { startChild, type Child } from './processes.js';
+
+export const SIM_KEY = 'bench-simulator-key';
+export const URL_IN_LOG = /(http:\/\/127\.0\.0\.1:\d+(?:\/graphql)?)/;
+export const CLIENT_KEY = 'bench-client-key-0123456789abcdef';
+export const ID_SECRET = 'bench-id-secret-0123456789abcdef0123456789';
+/** The tenant CLIENT_KEY belongs to: public task ids are signed for it. */
+export const TENANT = 'bench';
+const GATEWAY_AUTH = { GATEWAY_API_KEYS: `${TENANT}:${CLIENT_KEY}`, GATEWAY_ID_SECRET: ID_SECRET };
+export const AUTHORIZATION = { authorization: `Bearer ${CLIENT_KEY}` };
+
+export async function simulatorStats(simulatorUrl: string): Promise<{ createRequests: number; resultRequests: number }> {
+  const { body } = await request(`${simulatorUrl}/__sim/stats`);
+  return (await body.json()) as { createRequests: number; resultRequests: number };
+}
+
+export async function resetSimulatorStats(simulatorUrl: string): Promise<void> {
+  const { body } = await request(`${simulatorUrl}/__sim/stats/reset`, { method: 'POST' });
+  await body.dump();
+}
+
+export function startSimulatorChild(taskDurationMs: number): Promise<Child> {
+  return startChild('src/simulator/main.ts', { SIMULATOR_PORT: '0', SIMULATOR_API_KEY: SIM_KEY, SIMULATOR_TASK_DURATION_MS: String(taskDurationMs) }, URL_IN_LOG);
+}
+
+/** A gateway with its default settings except `env`; its URL is the GraphQL endpoint. */
+export function startGatewayChild(simulatorUrl: string, env: Record<string, string> = {}): Promise<Child> {
+  return startChild(
+    'src/main.ts',
+    { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', UPSTREAM_API_KEY: SIM_KEY, UPSTREAM_BASE_URL: simulatorUrl, ...GATEWAY_AUTH, ...env },
+    /"url":"(http:\/\/127\.0\.0\.1:\d+\/graphql)"/,
+  );
+}
+
+export async function startPair(taskDurationMs: number, gatewayEnv: Record<string, string> = {}): Promise<{ simulator: Child; gateway: Child }> {
+  const simulator = await startSimulatorChild(taskDurationMs);
+  const gateway = await startGatewayChild(simulator.url, gatewayEnv);
+  return { simulator, gateway };
+}
