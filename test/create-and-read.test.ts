@@ -1,19 +1,9 @@
 // The happy path over real HTTP: create, follow the task to SUCCEEDED, play the video; reads,
 // batching and id handling.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startStack, TASK_FIELDS, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { TASK_FIELDS, useStack } from './support/stack.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
-});
-beforeEach(() => {
-  stack.simulator.clearFaults();
-  stack.simulator.resetStats();
-});
+const stack = useStack();
 
 const CREATE = `mutation Create($input: CreateReferenceVideoInput!) {
   createReferenceVideo(input: $input) { taskId providerRequestId userErrors { field message code } task { ${TASK_FIELDS} } }

@@ -1,10 +1,10 @@
 // One request must not cost more than its limits allow: huge variables are refused before
 // coercion (VARIABLES_TOO_LARGE), and what gets past that limit is validated with bounded work and
 // a bounded error list. Over real HTTP against a gateway and a simulator on loopback.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_USER_ERRORS } from '../src/create-video/validate-input.js';
 import { countVariableValues, exceedsVariableValues } from '../src/plugins/count-variable-values.js';
-import { startStack, type GraphQLResult, type Stack } from './support/stack.js';
+import { useStack, type GraphQLResult } from './support/stack.js';
 
 const CREATE = `mutation Create($input: CreateReferenceVideoInput!) {
   createReferenceVideo(input: $input) { taskId userErrors { field message code } }
@@ -67,16 +67,7 @@ describe('countVariableValues', () => {
 });
 
 describe('with the default variables limit', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => {
-    stack.simulator.resetStats();
-  });
+  const stack = useStack();
 
   it.each([
     ['250 000 images (≈1 MB)', ONE_MB_OF_IMAGES],
@@ -154,16 +145,7 @@ describe('with the default variables limit', () => {
 });
 
 describe('with the variables limit raised, validation alone bounds the answer', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { GRAPHQL_MAX_VARIABLE_VALUES: '1000000' } });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => {
-    stack.simulator.resetStats();
-  });
+  const stack = useStack({ env: { GRAPHQL_MAX_VARIABLE_VALUES: '1000000' } });
 
   it.each([
     ['250 000 images (≈1 MB)', ONE_MB_OF_IMAGES],

@@ -9,7 +9,7 @@ import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { UpstreamClient } from '../src/upstream/client.js';
 import { UpstreamError, UpstreamTimeoutError } from '../src/upstream/errors.js';
 import { UpstreamHealth } from '../src/upstream/upstream-health.js';
-import { LogCapture, startStack, TASK_FIELDS, UPSTREAM_TEST_KEY, type Stack } from './support/stack.js';
+import { LogCapture, TASK_FIELDS, UPSTREAM_TEST_KEY, useStack } from './support/stack.js';
 
 const TASK_ID = 'demo-succeeded';
 const READ = `query Read($id: ID!) { task(id: $id) { ${TASK_FIELDS} } }`;
@@ -42,17 +42,7 @@ function directClient(simulator: Simulator, logs: LogCapture, overrides: Partial
 }
 
 describe('answers the gateway does not take at face value', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => {
-    stack.simulator.clearFaults();
-    stack.simulator.resetStats();
-  });
+  const stack = useStack();
 
   function answerNextRead(body: unknown): void {
     stack.simulator.injectFault({ endpoint: 'result', kind: 'json', status: 200, body });
@@ -225,13 +215,7 @@ describe('answers the gateway does not take at face value', () => {
 });
 
 describe('a cached answer with clamped values', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { TASK_CACHE_MAX_ENTRIES: '100' } });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
+  const stack = useStack({ env: { TASK_CACHE_MAX_ENTRIES: '100' } }, { resetBetweenTests: false });
 
   it('is served again from the cache, still valid', async () => {
     stack.simulator.injectFault({
@@ -304,18 +288,8 @@ describe('createLogger with secrets', () => {
 });
 
 describe('one deadline per upstream call', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    // Per-attempt timeouts far longer than the call's deadline: only the deadline can end these calls.
-    stack = await startStack({ env: { UPSTREAM_DEADLINE_MS: '1500', UPSTREAM_TIMEOUT_MS: '30000' } });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => {
-    stack.simulator.clearFaults();
-    stack.simulator.resetStats();
-  });
+  // Per-attempt timeouts far longer than the call's deadline: only the deadline can end these calls.
+  const stack = useStack({ env: { UPSTREAM_DEADLINE_MS: '1500', UPSTREAM_TIMEOUT_MS: '30000' } });
 
   it('a read whose answers hang ends with UPSTREAM_TIMEOUT at the deadline', async () => {
     stack.simulator.injectFault({ endpoint: 'result', kind: 'pass', delayMs: 60_000, times: 10 });

@@ -247,11 +247,16 @@ async function memoryScenarios() {
   const cacheFloodResult = await cacheFlood(floodRequests, 8);
   console.log(`\nresponse cache flood: ${floodRequests} distinct operations of 15 aliases × tasks(100 × one succeeded id), default cache settings`);
   console.table(cacheFloodResult);
+  // The same flood with the heap capped as in a 512 MiB container: what the gateway really holds.
+  const cappedHeapMiB = 256;
+  const cappedFlood = await cacheFlood(floodRequests, 8, cappedHeapMiB);
+  console.log(`\nthe same flood, gateway heap capped at ${cappedHeapMiB} MiB (--max-old-space-size)`);
+  console.table(cappedFlood);
 
   const errorList = await errorListCreates([250_000, 1_000_000]);
   console.log('\ncreates whose images are Array(n).fill("x") (~1 MB and ~4 MB of variables)');
   console.table(errorList);
-  return { cacheFlood: cacheFloodResult, errorListCreates: errorList };
+  return { cacheFlood: cacheFloodResult, cacheFloodCappedHeap: { heapMiB: cappedHeapMiB, ...cappedFlood }, errorListCreates: errorList };
 }
 
 const speed = ONLY_MEMORY ? undefined : await speedScenarios();

@@ -1,7 +1,7 @@
 // Starts a real simulator and a real gateway on loopback (port 0) and talks to them over HTTP.
 // Every GraphQL response passes a leak check: the upstream key must never appear in it.
 import { Writable } from 'node:stream';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
@@ -91,3 +91,41 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 export const TASK_FIELDS = 'id status isTerminal progressPercent etaSeconds failureReason seed submittedAt completedAt videos { url format expiresAt }';
+
+/**
+ * One stack for the enclosing describe (or file): started before its tests, closed after them, and
+ * (unless `resetBetweenTests` is false) the simulator's faults and counters cleared before each test.
+ * The returned object forwards to the running stack, so tests use it like the stack itself.
+ */
+export function useStack(options: StackOptions = {}, { resetBetweenTests = true } = {}): Stack {
+  let started: Stack | undefined;
+  const current = (): Stack => {
+    if (!started) throw new Error('the stack is not running: use it inside a test or hook');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startStack(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  if (resetBetweenTests) {
+    beforeEach(() => {
+      current().simulator.clearFaults();
+      current().simulator.resetStats();
+    });
+  }
+  return {
+    get simulator() {
+      return current().simulator;
+    },
+    get gateway() {
+      return current().gateway;
+    },
+    get logs() {
+      return current().logs;
+    },
+    graphql: (query, variables) => current().graphql(query, variables),
+    close: () => current().close(),
+  };
+}
