@@ -2,23 +2,16 @@
 // in it), the shared task reader and watch hub, and a signal that fires when the client leaves or
 // the operation's deadline passes, so nobody waits for the upstream longer than that.
 import DataLoader from 'dataloader';
-import { createGraphQLError } from 'graphql-yoga';
+import { DomainError } from './domain-error.js';
 import type { TaskIdCodec } from './auth/task-ids.js';
 import type { TaskCacheConfig } from './config.js';
-import type { CreateAdmission } from './create-video/create-admission.js';
-import type { IdempotencyStore } from './create-video/idempotency.js';
+import type { CreateVideoService } from './create-video/create-video-service.js';
 import { ResponseLifetime } from './live/response-lifetime.js';
 import type { TaskReader } from './live/task-reader.js';
 import type { TaskUpdateSource } from './live/task-watch-hub.js';
 import type { UnknownTaskReads } from './live/unknown-task-reads.js';
 import { deadlineSignal } from './operation-deadline.js';
-import type { UpstreamClient } from './upstream/client.js';
 import type { TaskSnapshot } from './upstream/task-snapshot.js';
-import type { ValidationLimits } from './create-video/validate-input.js';
-
-export interface RequestLimits extends ValidationLimits {
-  createMaxBodyBytes: number;
-}
 
 export interface GatewayContext {
   /** The caller's tenant; null when the gateway runs without client keys. */
@@ -27,20 +20,16 @@ export interface GatewayContext {
   owner: string;
   /** Undefined when a read of this id may go ahead; else the refusal (too many reads of unknown ids). */
   admitRead(id: string): Error | undefined;
-  /** Tells the readers that a task exists: the create flow calls it for each task it starts. */
-  noteTaskExists(id: string): void;
   /** Turns upstream task ids into the ids this caller sees, and back (null: not this caller's). */
   ids: TaskIdCodec;
-  upstream: UpstreamClient;
-  createAdmission: CreateAdmission;
-  idempotency: IdempotencyStore;
+  /** The create flow (one service for the whole gateway). */
+  createVideo: CreateVideoService;
   /** The request's Idempotency-Key header, when it has one. */
   idempotencyKey: string | undefined;
   /** Reads tasks by id; the same id twice in one operation costs one read. */
   taskLoader: DataLoader<string, TaskSnapshot | null>;
   /** Shared pollers for subscriptions; events never go through the per-request loader. */
   live: TaskUpdateSource;
-  limits: RequestLimits;
   /** How long this response may be reused by the response cache. */
   responseLifetime: ResponseLifetime;
   /** Read lazily: creating a request's AbortSignal costs, and cached answers never need one. */
@@ -53,12 +42,9 @@ export interface ContextDependencies {
   /** Distinct tasks one operation may read: the bound on upstream reads per operation. */
   maxTaskReads: number;
   ids: TaskIdCodec;
-  upstream: UpstreamClient;
-  createAdmission: CreateAdmission;
-  idempotency: IdempotencyStore;
+  createVideo: CreateVideoService;
   tasks: TaskReader;
   live: TaskUpdateSource;
-  limits: RequestLimits;
   taskCache: TaskCacheConfig;
   /** A query or mutation's whole deadline, upstream calls and retries included. */
   operationDeadlineMs: number;
@@ -71,9 +57,7 @@ function toError(reason: unknown): Error {
 }
 
 export function tooManyReadsError(maxReads: number): Error {
-  return createGraphQLError(`This operation reads more than ${maxReads} distinct tasks; split it up.`, {
-    extensions: { code: 'TOO_MANY_READS', maxTaskReads: maxReads },
-  });
+  return new DomainError('TOO_MANY_READS', `This operation reads more than ${maxReads} distinct tasks; split it up.`, { maxTaskReads: maxReads });
 }
 
 export interface TaskLoaderHooks {
@@ -84,9 +68,7 @@ export interface TaskLoaderHooks {
 }
 
 function unknownReadsLimited(retryAfterSeconds: number): Error {
-  return createGraphQLError(`Too many reads of task ids this gateway has not seen; retry in ${retryAfterSeconds} s.`, {
-    extensions: { code: 'RATE_LIMITED', retryAfterSeconds },
-  });
+  return new DomainError('RATE_LIMITED', `Too many reads of task ids this gateway has not seen; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
 }
 
 export function createTaskLoader(
@@ -155,11 +137,8 @@ export function createContextFactory(deps: ContextDependencies) {
       tenant: initial.caller?.tenant ?? null,
       owner,
       admitRead,
-      noteTaskExists: (id) => deps.tasks.noteExists(id),
       ids: deps.ids,
-      upstream: deps.upstream,
-      createAdmission: deps.createAdmission,
-      idempotency: deps.idempotency,
+      createVideo: deps.createVideo,
       idempotencyKey: initial.request?.headers?.get('idempotency-key') ?? undefined,
       taskLoader: createTaskLoader(deps.tasks, getSignal, deps.maxTaskReads, {
         onRead: (snapshot) => responseLifetime.noteRead(snapshot),
@@ -167,7 +146,6 @@ export function createContextFactory(deps: ContextDependencies) {
         admit: admitRead,
       }),
       live: deps.live,
-      limits: deps.limits,
       responseLifetime,
       get signal() {
         return getSignal();

@@ -1,19 +1,13 @@
-// Starts and stops the whole gateway: the upstream client (or the embedded simulator when no key
-// is configured), the Yoga app and the HTTP server.
+// Starts and stops the whole gateway: the upstream (or the embedded simulator when no key is
+// configured), the parts the composition root (gateway.ts) builds, and the HTTP and WebSocket server.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
-import type { Logger } from './logger.js';
-import { ClientKeyring } from './auth/client-keys.js';
+import { composeGateway } from './gateway.js';
 import { attachGraphQLWebSocket } from './graphql-ws.js';
-import { CachedResponses } from './http/cached-responses.js';
-import { createGraphQLRequestHandler } from './http/graphql-request-handler.js';
-import { TaskWatchHub } from './live/task-watch-hub.js';
+import type { TaskWatchHub } from './live/task-watch-hub.js';
+import type { Logger } from './logger.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
-import { GatewayMetrics } from './metrics.js';
-import { createStateStores } from './shared/state-stores.js';
-import { UpstreamClient } from './upstream/client.js';
-import { createGatewayYoga } from './yoga.js';
 
 export interface RunningGateway {
   /** Base URL, e.g. http://127.0.0.1:4000 (GraphQL at `${url}/graphql`). */
@@ -54,48 +48,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.info({ upstreamBaseUrl: config.upstream.baseUrl }, 'using the real video service');
   }
 
-  const metrics = new GatewayMetrics();
-  const upstream = new UpstreamClient(upstreamConfig, logger, metrics);
-  const stores = createStateStores(config, upstream, metrics, logger);
-  const { tasks, createAdmission, idempotency } = stores;
-  const live = new TaskWatchHub(tasks, config.live, logger, stores.pollCoordinator);
-  metrics.trackLive(live);
-  const responses =
-    config.taskCache.maxEntries > 0
-      ? new CachedResponses({
-          maxEntries: config.taskCache.maxEntries,
-          maxBytes: config.taskCache.responseMaxBytes,
-          maxEntryBytes: config.taskCache.responseMaxEntryBytes,
-        })
-      : undefined;
-  metrics.trackCaches({ task: stores.taskCache, response: responses });
-  let draining = false;
-  const yoga = createGatewayYoga({
-    config,
-    upstream,
-    tasks,
-    live,
-    responses,
-    logger,
-    metrics,
-    createAdmission,
-    idempotency,
-    // Not ready while draining, nor while a configured Redis does not answer, nor while the upstream keeps timing out.
-    isReady: () => !draining && stores.isSharedStateReady() && !upstream.isDegraded(),
-  });
-  const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
-  if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
-  const handle = createGraphQLRequestHandler({
-    yoga,
-    responses,
-    maxBodyBytes: config.limits.requestMaxBodyBytes,
-    keyring,
-    metrics,
-    metricsToken: config.auth.metricsToken,
-    corsOrigins: config.exposure.corsOrigins,
-    graphiql: config.exposure.graphiql,
-    maxVariableValues: config.graphqlLimits.maxVariableValues,
-  });
+  const gateway = composeGateway(config, logger, upstreamConfig);
+  const { handle, live, yoga, keyring, upstream } = gateway;
   const server = createServer(
     {
       // A socket must send its headers this soon after it connects (idle sockets included), and its
@@ -141,7 +95,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     simulator,
     live,
     async close() {
-      draining = true;
+      gateway.startDraining();
       // Open subscriptions complete first, so clients see a clean end rather than a cut.
       live.close();
       await webSocket.close();
@@ -166,7 +120,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       // Reads that no client waits for any more (shared reads, polls) get what is left of the grace period.
       const upstreamCut = await upstream.close(Math.max(0, config.shutdownGraceMs - (Date.now() - started)));
       await simulator?.close();
-      await stores.close();
+      await gateway.close();
       return { cutOff: cutOff || upstreamCut };
     },
   };

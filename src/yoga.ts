@@ -1,47 +1,38 @@
-// Builds the GraphQL server from explicit parts. It does not listen: server.ts does, and tests can
-// call `yoga.fetch` or mount it on a real port.
+// Builds the GraphQL server from what it is handed: the schema, the context factory, the error
+// masker and the settings. It imports no domain module and does not listen: the composition root
+// (gateway.ts) wires it, server.ts listens, and tests can call `yoga.fetch`.
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, useReadinessCheck, type YogaLogger } from 'graphql-yoga';
-import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
+import type { GraphQLSchema } from 'graphql';
+import { createYoga, useReadinessCheck, type MaskError, type YogaInitialContext, type YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
-import type { CreateAdmission } from './create-video/create-admission.js';
-import type { IdempotencyStore } from './create-video/idempotency.js';
-import { createContextFactory } from './context.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
-import type { TaskReader } from './live/task-reader.js';
-import { UnknownTaskReads } from './live/unknown-task-reads.js';
-import type { TaskUpdateSource } from './live/task-watch-hub.js';
+import { allowedOrigin, EXPOSED_HEADERS } from './http/cors-policy.js';
+import type { CachedResponses, ResponseCacheSlot } from './http/cached-responses.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
-import { useAbuseLimits } from './plugins/use-abuse-limits.js';
-import { useOperationMetrics } from './plugins/use-operation-metrics.js';
-import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
-import { useBoundedErrorMessages } from './plugins/use-bounded-error-messages.js';
 import { createParseCaches } from './plugins/parse-caches.js';
+import { useAbuseLimits } from './plugins/use-abuse-limits.js';
+import { useBoundedErrorMessages } from './plugins/use-bounded-error-messages.js';
+import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
+import { useOperationMetrics } from './plugins/use-operation-metrics.js';
 import { useParsedBody, type ParsedBodyContext } from './plugins/use-parsed-body.js';
 import { useResponseCapture } from './plugins/use-response-capture.js';
 import { useVariableLimits } from './plugins/use-variable-limits.js';
-import { allowedOrigin, EXPOSED_HEADERS } from './http/cors-policy.js';
-import type { CachedResponses, ResponseCacheSlot } from './http/cached-responses.js';
-import { createErrorMasker } from './schema/errors.js';
-import { schema } from './schema/index.js';
-import type { UpstreamClient } from './upstream/client.js';
 
-export interface GatewayParts {
-  config: Config;
-  upstream: UpstreamClient;
-  tasks: TaskReader;
-  live: TaskUpdateSource;
+export interface YogaParts {
+  config: Pick<Config, 'exposure' | 'graphqlLimits'>;
+  schema: GraphQLSchema;
+  /** Builds each operation's context from Yoga's initial context (request, server context). */
+  context: (initial: YogaInitialContext & GatewayServerContext) => object;
+  maskError: MaskError;
   /** Finished responses kept for the HTTP layer; undefined when the task cache is off. */
   responses: CachedResponses | undefined;
   logger: Logger;
   /** False once shutdown has begun, so load balancers stop sending traffic. */
   isReady: () => boolean;
   metrics: GatewayMetrics;
-  createAdmission: CreateAdmission;
-  idempotency: IdempotencyStore;
 }
 
 /** Who is calling, once the HTTP layer (or the WebSocket handshake) has authenticated the request. */
@@ -71,35 +62,14 @@ function toYogaLogger(logger: Logger): YogaLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-export function createGatewayYoga(parts: GatewayParts) {
-  const { config, upstream, tasks, live, responses, logger, isReady, metrics } = parts;
-  // Ids are signed whenever there are client keys (config refuses keys without a secret).
-  const idSecret = config.auth.clients ? config.auth.idSecret : undefined;
+export function createGatewayYoga(parts: YogaParts) {
+  const { config, responses, logger, isReady, metrics } = parts;
   return createYoga<GatewayServerContext>({
-    schema,
+    schema: parts.schema,
     graphqlEndpoint: '/graphql',
-    context: createContextFactory({
-      maxTaskReads: config.graphqlLimits.maxTaskReads,
-      onTaskLookup: (hit) => metrics.cacheLookup('task', hit),
-      ids: idSecret !== undefined ? new SignedTaskIds(idSecret) : verbatimTaskIds,
-      // Signed ids are authentic by construction; verbatim ones can be guessed, so guesses are rationed.
-      unknownIdReads: idSecret !== undefined
-        ? undefined
-        : new UnknownTaskReads({ perMinute: config.taskCache.unknownIdReadsPerMinute, burst: config.taskCache.unknownIdReadsBurst }),
-      operationDeadlineMs: config.http.operationDeadlineMs,
-      upstream,
-      createAdmission: parts.createAdmission,
-      idempotency: parts.idempotency,
-      tasks,
-      live,
-      limits: {
-        imageMaxDecodedBytes: config.limits.imageMaxDecodedBytes,
-        createMaxBodyBytes: config.limits.createMaxBodyBytes,
-      },
-      taskCache: config.taskCache,
-    }),
+    context: parts.context,
     // isDev false: a developer's machine masks errors exactly like production does.
-    maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
+    maskedErrors: { maskError: parts.maskError, isDev: false },
     logging: toYogaLogger(logger),
     graphiql: config.exposure.graphiql
       ? { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY, subscriptionsProtocol: 'SSE' }

@@ -8,7 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { SignedTaskIds } from '../../src/auth/task-ids.js';
-import { pingRedis } from '../../src/shared/redis-connection.js';
+import { pingRedis } from '../../src/redis-connection.js';
 import { cacheFlood, errorListCreates } from './memory-scenarios.js';
 import { AUTHORIZATION, ID_SECRET, resetSimulatorStats, SIM_KEY, simulatorStats, startGatewayChild, startPair, startSimulatorChild, URL_IN_LOG } from './pair.js';
 import { startChild, type Child } from './processes.js';

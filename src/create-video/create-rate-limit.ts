@@ -3,7 +3,7 @@
 // Redis is away, the local buckets decide, so creates go on under a local limit.
 import { TokenBucket } from 'limiter';
 import type { Logger } from '../logger.js';
-import type { SharedRedis } from '../shared/redis-connection.js';
+import type { SharedRedis } from '../redis-connection.js';
 
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
 

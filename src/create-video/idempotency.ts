@@ -2,9 +2,8 @@
 // The same key with the same input returns the same task and never calls the upstream again, also
 // when both requests arrive at once; with other input it is refused. Records live in process
 // memory behind a small interface, so a shared store can take their place.
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { CreatePayloadValue } from './create-reference-video.js';
+import type { CreatePayloadValue } from './input.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -46,10 +45,6 @@ export function scopedKey(tenant: string | null, key: string): string {
 }
 
 /** What makes two creates "the same input": the exact upstream body. */
-export function fingerprintOf(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body)).digest('base64url');
-}
-
 export class InMemoryIdempotencyStore implements IdempotencyStore {
   readonly #records: LRUCache<string, IdempotencyRecord>;
 

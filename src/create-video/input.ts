@@ -41,6 +41,14 @@ export const USER_ERROR_CODES = {
 
 export type UserErrorCodeValue = keyof typeof USER_ERROR_CODES;
 
+/** What createReferenceVideo answers, before the schema turns the task id into the caller's id. */
+export interface CreatePayloadValue {
+  /** The upstream task id; the schema turns it into the id this caller sees. */
+  taskId: string | null;
+  providerRequestId: string | null;
+  userErrors: UserErrorValue[];
+}
+
 export interface UserErrorValue {
   /** Path to the offending input field, e.g. ["input", "subjects", "0", "images", "1"]. */
   field: string[] | null;

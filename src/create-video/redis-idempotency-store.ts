@@ -3,7 +3,7 @@
 // result, for a bounded time. Without Redis a keyed create fails closed: never a second billed video.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { SharedRedis } from '../shared/redis-connection.js';
+import type { SharedRedis } from '../redis-connection.js';
 import { IDEMPOTENCY_TTL_MS, scopedKey, type Claim, type CreateOutcome, type IdempotencyStore } from './idempotency.js';
 
 interface StoredRecord {

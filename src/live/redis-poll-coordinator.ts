@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { SharedRedis } from '../shared/redis-connection.js';
+import type { SharedRedis } from '../redis-connection.js';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
 import type { PollCoordinator } from './poll-coordinator.js';
 import { snapshotFromJson, snapshotToJson } from './snapshot-json.js';

@@ -3,7 +3,7 @@
 // expires); an older read never replaces a newer one. Redis trouble only costs upstream reads.
 import type { TaskCacheConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { SharedRedis } from '../shared/redis-connection.js';
+import type { SharedRedis } from '../redis-connection.js';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
 import { snapshotFromJson, snapshotToJson } from './snapshot-json.js';
 import { cacheLifetimeMs } from './task-result-cache.js';

@@ -2,7 +2,8 @@
 // A poller starts with its first watcher and stops when the last one leaves or the task ends; a read
 // it has under way is abandoned with it. Each owner (a tenant, or a caller address on an open
 // gateway) may hold LIVE_MAX_SUBSCRIPTIONS_PER_TENANT watchers on LIVE_MAX_POLLERS_PER_TENANT tasks.
-import { createGraphQLError, Repeater, SlidingBuffer } from 'graphql-yoga';
+import { Repeater, SlidingBuffer } from 'graphql-yoga';
+import { DomainError } from '../domain-error.js';
 import type { LiveConfig } from '../config.js';
 import { requestScope } from '../request-scope.js';
 import type { Logger } from '../logger.js';
@@ -22,11 +23,11 @@ interface Watcher {
 const WATCHER_BUFFER = 16;
 
 export function taskNotFoundError(): Error {
-  return createGraphQLError('Task not found.', { extensions: { code: 'TASK_NOT_FOUND' } });
+  return new DomainError('TASK_NOT_FOUND', 'Task not found.');
 }
 
 function tooManySubscriptionsError(message: string, limit: number, scope: 'tenant' | 'tasks'): Error {
-  return createGraphQLError(message, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit, scope } });
+  return new DomainError('TOO_MANY_SUBSCRIPTIONS', message, { limit, scope });
 }
 
 /** What one owner holds open: watchers, and how many of them watch each task. */

@@ -1,6 +1,5 @@
 // The createReferenceVideo mutation: its input, payload and the Shopify-style UserError.
-import { createReferenceVideo, type CreatePayloadValue } from '../create-video/create-reference-video.js';
-import { USER_ERROR_CODES, type UserErrorValue } from '../create-video/input.js';
+import { USER_ERROR_CODES, type CreatePayloadValue, type UserErrorValue } from '../create-video/input.js';
 import { LIMITS } from '../create-video/validate-input.js';
 import { builder } from './builder.js';
 import { AspectRatio, MovementAmplitude, VideoResolution } from './enums.js';
@@ -91,6 +90,6 @@ builder.mutationField('createReferenceVideo', (t) =>
     type: CreateReferenceVideoPayload,
     description: 'Starts generating a video from a prompt and reference images of subjects. Costs credit only when userErrors is empty.',
     args: { input: t.arg({ type: CreateReferenceVideoInput, required: true, description: 'What to generate.' }) },
-    resolve: (_root, { input }, ctx) => createReferenceVideo(input, ctx),
+    resolve: (_root, { input }, ctx) => ctx.createVideo.create(input, { tenant: ctx.tenant, idempotencyKey: ctx.idempotencyKey, signal: ctx.signal }),
   }),
 );

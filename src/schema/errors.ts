@@ -3,6 +3,7 @@
 // development, where Yoga would otherwise send the original message and stack).
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, type MaskError } from 'graphql-yoga';
+import { DomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import { withBoundedMessage } from '../plugins/use-bounded-error-messages.js';
 import { UpstreamError, UpstreamRateLimitError } from '../upstream/errors.js';
@@ -28,6 +29,9 @@ export function createErrorMasker(logger: Logger): MaskError {
       return withBoundedMessage(graphQLError);
     }
     const location = { nodes: graphQLError?.nodes, path: graphQLError?.path };
+    if (original instanceof DomainError) {
+      return createGraphQLError(original.message, { ...location, extensions: { ...original.extensions } });
+    }
     if (original instanceof UpstreamError) {
       const retryAfterSeconds = original instanceof UpstreamRateLimitError ? original.retryAfterSeconds : undefined;
       return createGraphQLError(original.message, {

@@ -95,9 +95,14 @@ export class UpstreamClient {
    * (connection refused, DNS, connect timeout): anything later could create a second video.
    */
   async createTask(body: CreateTaskBody, signal?: AbortSignal): Promise<CreatedTask> {
+    return this.createTaskFromJson(JSON.stringify(body), signal);
+  }
+
+  /** The same, for a body already serialised (the create flow sizes and fingerprints those bytes). */
+  async createTaskFromJson(json: string, signal?: AbortSignal): Promise<CreatedTask> {
     return this.#withinDeadline('create', signal, async (deadline) => {
       const response = await withRetries(
-        () => this.#send('POST', CREATE_PATH, JSON.stringify(body), deadline, 'create'),
+        () => this.#send('POST', CREATE_PATH, json, deadline, 'create'),
         this.#retryPolicy,
         deadline.signal,
         {
@@ -106,8 +111,7 @@ export class UpstreamClient {
           remainingMs: () => deadline.remainingMs(),
         },
       );
-      const json = this.#parseJson(response, 'create');
-      const parsed = createTaskResponseSchema.safeParse(json);
+      const parsed = createTaskResponseSchema.safeParse(this.#parseJson(response, 'create'));
       if (!parsed.success) throw this.#badResponse('create', 'create response has no task_id', response.text);
       return { taskId: parsed.data.task_id, providerRequestId: parsed.data.provider_request_id ?? null };
     });

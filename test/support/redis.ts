@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { pingRedis } from '../../src/shared/redis-connection.js';
+import { pingRedis } from '../../src/redis-connection.js';
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 

@@ -2,8 +2,8 @@
 // queue, a command timeout, no replay of in-flight commands after a reconnect): callers decide
 // what to do without Redis (fall back to local state, or fail closed), and never wait on a dead one.
 import { Redis } from 'ioredis';
-import type { RedisConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { RedisConfig } from './config.js';
+import type { Logger } from './logger.js';
 
 export interface SharedRedis {
   readonly client: Redis;

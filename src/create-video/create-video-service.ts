@@ -1,0 +1,177 @@
+// The create flow, built once: validate, build the upstream body (serialised once: its size check,
+// its Idempotency-Key fingerprint and the upstream request all use the same bytes), honour an
+// Idempotency-Key, admit it under the tenant's limits, start the billed task. Everything that is
+// the caller's fault comes back as userErrors; nothing is sent upstream unless all is well. Other
+// refusals are DomainErrors with stable codes.
+import { createHash } from 'node:crypto';
+import { DomainError } from '../domain-error.js';
+import { UpstreamError, UpstreamInputRejectedError } from '../upstream/errors.js';
+import type { CreatedTask } from '../upstream/client.js';
+import type { CreateAdmission } from './create-admission.js';
+import type { CreateOutcome, IdempotencyStore, ReplayedError } from './idempotency.js';
+import type { CreatePayloadValue, CreateVideoInputValue, UserErrorValue } from './input.js';
+import { toUpstreamBody } from './to-upstream-body.js';
+import { validateCreateInput, type ValidationLimits } from './validate-input.js';
+
+/** What the service needs of the upstream client. */
+export interface TaskCreator {
+  createTaskFromJson(json: string, signal?: AbortSignal): Promise<CreatedTask>;
+}
+
+export interface CreateVideoServiceDependencies {
+  upstream: TaskCreator;
+  admission: CreateAdmission;
+  idempotency: IdempotencyStore;
+  limits: ValidationLimits & { createMaxBodyBytes: number };
+  /** Told about every task started, so reading it back is not a guess (see UnknownTaskReads). */
+  onCreated?: (taskId: string) => void;
+}
+
+/** Who asks, and how: per request. */
+export interface CreateRequest {
+  tenant: string | null;
+  /** The request's Idempotency-Key header, when it has one. */
+  idempotencyKey: string | undefined;
+  /** Fires when the client leaves or the operation's deadline passes. */
+  signal: AbortSignal;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function rejected(userErrors: UserErrorValue[]): CreatePayloadValue {
+  return { taskId: null, providerRequestId: null, userErrors };
+}
+
+/** Where in the input an upstream refusal points, as far as its reason tells. */
+function fieldForUpstreamReason(reason: string | undefined): string[] | null {
+  switch (reason) {
+    case 'ILLEGAL_PROMPT':
+      return ['input', 'prompt'];
+    case 'ILLEGAL_IMAGE_CONTENT':
+    case 'INVALID_IMAGE_FORMAT':
+    case 'IMAGE_FILE_EXCEEDS_MAX_SIZE':
+    case 'INVALID_IMAGE_SIZE':
+      return ['input', 'subjects'];
+    case 'INVALID_REQUEST_BODY':
+      return ['input'];
+    default:
+      return null;
+  }
+}
+
+/**
+ * Whether the upstream may have started (and billed) the job although we saw no success: the
+ * request was sent and no error answer came back (timeout, connection lost, an unreadable 2xx, the
+ * caller leaving). Such a key stays taken, so a retry cannot create a second video.
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof DomainError) return false; // refused by us before the upstream was called
+  if (!(error instanceof UpstreamError)) return true;
+  if (error.neverSent) return false;
+  return error.status === undefined || (error.status >= 200 && error.status < 300);
+}
+
+function replay(outcome: CreateOutcome): CreatePayloadValue {
+  if (outcome.kind === 'created') return outcome.payload;
+  // Same answer as the first time: a retry must not risk a second billed video.
+  throw new DomainError(outcome.error.code, outcome.error.message);
+}
+
+/** The error a replay repeats: the upstream failure's own code, or plainly "unknown outcome". */
+function replayedError(error: unknown): ReplayedError {
+  if (error instanceof UpstreamError) return { code: error.code, message: error.message };
+  return {
+    code: 'CREATE_OUTCOME_UNKNOWN',
+    message: 'The first request with this Idempotency-Key ended before the video service answered; whether a video was started is unknown.',
+  };
+}
+
+/** The upstream body as it will be sent, with what is derived from its bytes. */
+interface SerialisedBody {
+  json: string;
+  bytes: number;
+  /** Same input, same fingerprint: what an Idempotency-Key record remembers. */
+  fingerprint: string;
+}
+
+function serialise(input: CreateVideoInputValue): SerialisedBody {
+  const json = JSON.stringify(toUpstreamBody(input));
+  return { json, bytes: Buffer.byteLength(json), fingerprint: createHash('sha256').update(json).digest('base64url') };
+}
+
+export class CreateVideoService {
+  readonly #deps: CreateVideoServiceDependencies;
+
+  constructor(deps: CreateVideoServiceDependencies) {
+    this.#deps = deps;
+  }
+
+  async create(input: CreateVideoInputValue, request: CreateRequest): Promise<CreatePayloadValue> {
+    const { limits, idempotency } = this.#deps;
+    const key = request.idempotencyKey;
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+      throw new DomainError('BAD_USER_INPUT', 'The Idempotency-Key header must be 1 to 255 visible ASCII characters.', { argument: 'Idempotency-Key' });
+    }
+    const userErrors = validateCreateInput(input, limits);
+    if (userErrors.length > 0) return rejected(userErrors);
+
+    const body = serialise(input);
+    if (body.bytes > limits.createMaxBodyBytes) {
+      return rejected([
+        {
+          field: ['input', 'subjects'],
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `The request would be ${body.bytes} bytes; the video service accepts at most ${limits.createMaxBodyBytes}. Use image URLs instead of base64 data.`,
+        },
+      ]);
+    }
+    if (key === undefined) return this.#start(body, request);
+
+    const claim = await idempotency.claim(request.tenant, key, body.fingerprint);
+    if (claim.kind === 'mismatch') {
+      return rejected([
+        { field: null, code: 'IDEMPOTENCY_KEY_REUSED', message: 'This Idempotency-Key was already used with different input; use a new key.' },
+      ]);
+    }
+    if (claim.kind === 'replay') return replay(claim.outcome);
+    if (claim.kind === 'in-progress') {
+      throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress; retry shortly.', {
+        retryAfterSeconds: claim.retryAfterSeconds,
+      });
+    }
+    if (claim.kind === 'unavailable') {
+      throw new DomainError('IDEMPOTENCY_UNAVAILABLE', 'Idempotency-Key records cannot be reached right now; the create was not sent. Retry shortly.');
+    }
+    let payload: CreatePayloadValue;
+    try {
+      payload = await this.#start(body, request);
+    } catch (error) {
+      if (outcomeUnknown(error)) await claim.settle({ kind: 'unknown', error: replayedError(error) });
+      else await claim.free();
+      throw error;
+    }
+    // A refusal with an error body (userErrors) frees the key: fixing the input and retrying is fine.
+    if (payload.taskId === null) await claim.free();
+    else await claim.settle({ kind: 'created', payload });
+    return payload;
+  }
+
+  async #start(body: SerialisedBody, request: CreateRequest): Promise<CreatePayloadValue> {
+    const admission = await this.#deps.admission.tryAdmit(request.tenant);
+    if (!admission.admitted) {
+      throw new DomainError('RATE_LIMITED', admission.reason, { retryAfterSeconds: admission.retryAfterSeconds });
+    }
+    try {
+      const created = await this.#deps.upstream.createTaskFromJson(body.json, request.signal);
+      this.#deps.onCreated?.(created.taskId);
+      return { taskId: created.taskId, providerRequestId: created.providerRequestId, userErrors: [] };
+    } catch (error) {
+      if (error instanceof UpstreamInputRejectedError) {
+        return rejected([{ field: fieldForUpstreamReason(error.reason), code: error.code, message: error.message }]);
+      }
+      throw error;
+    } finally {
+      admission.release();
+    }
+  }
+}

@@ -1,0 +1,157 @@
+// The composition root: builds every part of the gateway from config, and wires them. Where state
+// lives (this process, or Redis for many replicas), which ids callers see, the task readers, live
+// updates, the create service, the context factory, Yoga and the HTTP handler are all decided
+// here and nowhere else; every other module depends on what it is handed. It does not listen:
+// server.ts does.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ClientKeyring } from './auth/client-keys.js';
+import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
+import type { Config, UpstreamConfig } from './config.js';
+import { createContextFactory } from './context.js';
+import { CreateAdmission } from './create-video/create-admission.js';
+import { LocalTokenBuckets, RedisTokenBuckets } from './create-video/create-rate-limit.js';
+import { CreateVideoService } from './create-video/create-video-service.js';
+import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
+import { RedisIdempotencyStore } from './create-video/redis-idempotency-store.js';
+import { CachedResponses } from './http/cached-responses.js';
+import { createGraphQLRequestHandler } from './http/graphql-request-handler.js';
+import { soloPolling } from './live/poll-coordinator.js';
+import { RedisPollCoordinator } from './live/redis-poll-coordinator.js';
+import { RedisTaskCache } from './live/redis-task-cache.js';
+import { createTaskResultCache } from './live/task-result-cache.js';
+import { TaskReader } from './live/task-reader.js';
+import { TaskWatchHub } from './live/task-watch-hub.js';
+import { UnknownTaskReads } from './live/unknown-task-reads.js';
+import type { Logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+import { connectRedis } from './redis-connection.js';
+import { createErrorMasker } from './schema/errors.js';
+import { schema } from './schema/index.js';
+import { UpstreamClient } from './upstream/client.js';
+import { createGatewayYoga, type GatewayYoga } from './yoga.js';
+
+export interface Gateway {
+  metrics: GatewayMetrics;
+  upstream: UpstreamClient;
+  live: TaskWatchHub;
+  yoga: GatewayYoga;
+  /** Undefined: an open gateway (no client keys). */
+  keyring: ClientKeyring | undefined;
+  /** The node:http request handler (routes, keys, bodies, the response cache, then Yoga). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** From now on /ready answers 503: shutdown has begun. */
+  startDraining(): void;
+  /** Stops pollers' leases and the Redis connection (after the server has stopped). */
+  close(): Promise<void>;
+}
+
+export function composeGateway(config: Config, logger: Logger, upstreamConfig: UpstreamConfig & { apiKey: string }): Gateway {
+  const metrics = new GatewayMetrics();
+  const upstream = new UpstreamClient(upstreamConfig, logger, metrics);
+
+  // Shared state: in this process, or in Redis when REDIS_URL is set so replicas share it.
+  const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
+  if (redis) metrics.trackRedis(() => redis.isReady());
+  const taskCache = createTaskResultCache(config.taskCache);
+  const tasks = new TaskReader(
+    upstream,
+    taskCache,
+    redis && config.taskCache.maxEntries > 0 ? new RedisTaskCache(redis, config.taskCache, logger) : undefined,
+  );
+  // A lease lasts one capped poll interval: a dead holder's task is taken over within about two.
+  const pollCoordinator = redis ? new RedisPollCoordinator(redis, config.live.pollMaxIntervalMs, logger) : soloPolling;
+  const localBuckets = new LocalTokenBuckets(config.createLimits);
+  const admission = new CreateAdmission(config.createLimits, redis ? new RedisTokenBuckets(redis, config.createLimits, localBuckets, logger) : localBuckets);
+  const idempotency = redis
+    ? new RedisIdempotencyStore(
+        redis,
+        {
+          // A create is sent once and may take connect + headers + body timeouts; keep the claim past that.
+          inFlightMs: config.upstream.connectTimeoutMs + 2 * config.upstream.timeoutMs + 60_000,
+          waitMs: config.createLimits.idempotencyWaitMs,
+        },
+        logger,
+      )
+    : new InMemoryIdempotencyStore(config.createLimits.idempotencyMaxKeys);
+
+  const live = new TaskWatchHub(tasks, config.live, logger, pollCoordinator);
+  metrics.trackLive(live);
+  const responses =
+    config.taskCache.maxEntries > 0
+      ? new CachedResponses({
+          maxEntries: config.taskCache.maxEntries,
+          maxBytes: config.taskCache.responseMaxBytes,
+          maxEntryBytes: config.taskCache.responseMaxEntryBytes,
+        })
+      : undefined;
+  metrics.trackCaches({ task: taskCache, response: responses });
+
+  const createVideo = new CreateVideoService({
+    upstream,
+    admission,
+    idempotency,
+    limits: { imageMaxDecodedBytes: config.limits.imageMaxDecodedBytes, createMaxBodyBytes: config.limits.createMaxBodyBytes },
+    onCreated: (taskId) => tasks.noteExists(taskId),
+  });
+
+  // Ids are signed whenever there are client keys (config refuses keys without a secret).
+  const idSecret = config.auth.clients ? config.auth.idSecret : undefined;
+  const context = createContextFactory({
+    maxTaskReads: config.graphqlLimits.maxTaskReads,
+    onTaskLookup: (hit) => metrics.cacheLookup('task', hit),
+    ids: idSecret !== undefined ? new SignedTaskIds(idSecret) : verbatimTaskIds,
+    // Signed ids are authentic by construction; verbatim ones can be guessed, so guesses are rationed.
+    unknownIdReads:
+      idSecret !== undefined
+        ? undefined
+        : new UnknownTaskReads({ perMinute: config.taskCache.unknownIdReadsPerMinute, burst: config.taskCache.unknownIdReadsBurst }),
+    operationDeadlineMs: config.http.operationDeadlineMs,
+    createVideo,
+    tasks,
+    live,
+    taskCache: config.taskCache,
+  });
+
+  let draining = false;
+  const yoga = createGatewayYoga({
+    config,
+    schema,
+    context,
+    maskError: createErrorMasker(logger),
+    responses,
+    logger,
+    metrics,
+    // Not ready while draining, nor while a configured Redis does not answer, nor while the upstream keeps timing out.
+    isReady: () => !draining && (redis?.isReady() ?? true) && !upstream.isDegraded(),
+  });
+
+  const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
+  if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
+  const handle = createGraphQLRequestHandler({
+    yoga,
+    responses,
+    maxBodyBytes: config.limits.requestMaxBodyBytes,
+    keyring,
+    metrics,
+    metricsToken: config.auth.metricsToken,
+    corsOrigins: config.exposure.corsOrigins,
+    graphiql: config.exposure.graphiql,
+    maxVariableValues: config.graphqlLimits.maxVariableValues,
+  });
+
+  return {
+    metrics,
+    upstream,
+    live,
+    yoga,
+    keyring,
+    handle,
+    startDraining() {
+      draining = true;
+    },
+    async close() {
+      await pollCoordinator.close();
+      await redis?.close();
+    },
+  };
+}
