@@ -1,15 +1,15 @@
 // The per-request context: a fresh DataLoader per request (so nothing is cached across requests
 // in it), the shared task reader and watch hub, and a signal that fires when the client leaves or
 // the operation's deadline passes, so nobody waits for the upstream longer than that.
-import DataLoader from 'dataloader';
-import { DomainError } from './domain-error.js';
+import type DataLoader from 'dataloader';
 import type { TaskIdCodec } from './auth/task-ids.js';
 import type { TaskCacheConfig } from './config.js';
 import type { CreateVideoService } from './create-video/create-video-service.js';
-import { ResponseLifetime } from './live/response-lifetime.js';
-import type { TaskReader } from './live/task-reader.js';
+import { ResponseLifetime } from './response-cache/response-lifetime.js';
+import { createTaskLoader, unknownReadGate } from './tasks/task-loader.js';
+import type { TaskReader } from './tasks/task-reader.js';
 import type { TaskUpdateSource } from './live/task-watch-hub.js';
-import type { UnknownTaskReads } from './live/unknown-task-reads.js';
+import type { UnknownTaskReads } from './tasks/unknown-task-reads.js';
 import { deadlineSignal } from './operation-deadline.js';
 import type { TaskSnapshot } from './upstream/task-snapshot.js';
 
@@ -52,57 +52,6 @@ export interface ContextDependencies {
   unknownIdReads: UnknownTaskReads | undefined;
 }
 
-function toError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(String(reason));
-}
-
-export function tooManyReadsError(maxReads: number): Error {
-  return new DomainError('TOO_MANY_READS', `This operation reads more than ${maxReads} distinct tasks; split it up.`, { maxTaskReads: maxReads });
-}
-
-export interface TaskLoaderHooks {
-  onRead?: (snapshot: TaskSnapshot | null) => void;
-  onLookup?: ((hit: boolean) => void) | undefined;
-  /** Asked before an upstream read; an Error refuses it. */
-  admit?: ((id: string) => Error | undefined) | undefined;
-}
-
-function unknownReadsLimited(retryAfterSeconds: number): Error {
-  return new DomainError('RATE_LIMITED', `Too many reads of task ids this gateway has not seen; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
-}
-
-export function createTaskLoader(
-  tasks: TaskReader,
-  signal: () => AbortSignal,
-  maxReads: number,
-  hooks: TaskLoaderHooks = {},
-): DataLoader<string, TaskSnapshot | null> {
-  // The upstream has no batch read, so a batch is parallel single reads (each cached and
-  // single-flight in the reader); one failing id must not fail its neighbours, hence Error values.
-  const readOne = async (id: string): Promise<TaskSnapshot | null> => {
-    const cached = tasks.cached(id);
-    hooks.onLookup?.(cached !== undefined);
-    if (cached === undefined) {
-      const refusal = hooks.admit?.(id);
-      if (refusal) throw refusal;
-    }
-    const snapshot = cached ?? (await tasks.read(id, { signal: signal() }));
-    hooks.onRead?.(snapshot);
-    return snapshot;
-  };
-  // DataLoader hands each distinct id to the batch function once per request: counting them
-  // bounds the upstream reads of one operation, whatever its shape (aliases, lists, fragments).
-  let distinctReads = 0;
-  return new DataLoader(async (ids) =>
-    Promise.all(
-      ids.map((id) => {
-        distinctReads++;
-        return distinctReads > maxReads ? tooManyReadsError(maxReads) : readOne(id).catch(toError);
-      }),
-    ),
-  );
-}
-
 /**
  * Over HTTP (and SSE) the initial context holds the fetch Request; over graphql-ws there is none,
  * and the WebSocket layer passes its own signal instead.
@@ -128,11 +77,7 @@ export function createContextFactory(deps: ContextDependencies) {
     const getSignal = () => (signal ??= deadlineSignal(initial.signal ?? initial.request?.signal, deadlineAt, deps.operationDeadlineMs));
     const responseLifetime = new ResponseLifetime(deps.taskCache);
     const owner = ownerOf(initial.caller);
-    const admitRead = (id: string): Error | undefined => {
-      if (!deps.unknownIdReads || deps.tasks.isKnown(id) || deps.tasks.cached(id) !== undefined) return undefined;
-      const decision = deps.unknownIdReads.take(owner);
-      return decision.ok ? undefined : unknownReadsLimited(decision.retryAfterSeconds);
-    };
+    const admitRead = unknownReadGate(deps.tasks, deps.unknownIdReads, owner);
     return {
       tenant: initial.caller?.tenant ?? null,
       owner,

@@ -8,8 +8,8 @@ import type { GraphQLSchema } from 'graphql';
 import { createYoga, useReadinessCheck, type MaskError, type YogaInitialContext, type YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
-import { allowedOrigin, EXPOSED_HEADERS } from './http/cors-policy.js';
-import type { CachedResponses, ResponseCacheSlot } from './http/cached-responses.js';
+import { allowedOrigin, EXPOSED_HEADERS } from './plugins/cors-policy.js';
+import type { CachedResponses, ResponseCacheSlot } from './response-cache/cached-responses.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { createParseCaches } from './plugins/parse-caches.js';
@@ -18,7 +18,7 @@ import { useBoundedErrorMessages } from './plugins/use-bounded-error-messages.js
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
 import { useOperationMetrics } from './plugins/use-operation-metrics.js';
 import { useParsedBody, type ParsedBodyContext } from './plugins/use-parsed-body.js';
-import { useResponseCapture } from './plugins/use-response-capture.js';
+import { useResponseCapture } from './response-cache/use-response-capture.js';
 import { useVariableLimits } from './plugins/use-variable-limits.js';
 
 export interface YogaParts {

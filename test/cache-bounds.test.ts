@@ -2,7 +2,7 @@
 // is (aliases × ids) and makes every request a new entry (a new operation name). Unit tests of
 // CachedResponses, then a flood over real HTTP against a gateway with a small byte bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CachedResponses, cachedResponseSize, type CachedResponse } from '../src/http/cached-responses.js';
+import { CachedResponses, cachedResponseSize, type CachedResponse } from '../src/response-cache/cached-responses.js';
 import { parse } from 'graphql';
 import { createParseCaches } from '../src/plugins/parse-caches.js';
 import { startStack, TASK_FIELDS, type Stack } from './support/stack.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveConfig, TaskCacheConfig } from '../src/config.js';
 import { nextPollDelayMs } from '../src/live/poll-interval.js';
-import { cacheLifetimeMs, InMemoryTaskResultCache, snapshotSizeEstimate } from '../src/live/task-result-cache.js';
+import { cacheLifetimeMs, InMemoryTaskResultCache, snapshotSizeEstimate } from '../src/tasks/task-result-cache.js';
 import type { TaskSnapshot } from '../src/upstream/task-snapshot.js';
 
 const live: LiveConfig = { pollMinIntervalMs: 1000, pollMaxIntervalMs: 10_000, pollJitter: 0.2, maxConsecutiveFailures: 3, maxSubscriptionsPerConnection: 100, maxSubscriptionsPerTenant: 1000, maxPollersPerTenant: 500 };

@@ -12,8 +12,9 @@ import type { ClientKeyring } from '../auth/client-keys.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { requestIdFrom, requestScope } from '../request-scope.js';
 import type { Caller, GatewayServerContext, GatewayYoga } from '../yoga.js';
-import type { CachedResponses, ResponseCacheSlot } from './cached-responses.js';
-import { allowedOrigin, EXPOSED_HEADERS } from './cors-policy.js';
+import { cacheKey } from '../response-cache/cache-key.js';
+import type { CachedResponses, ResponseCacheSlot } from '../response-cache/cached-responses.js';
+import { allowedOrigin, EXPOSED_HEADERS } from '../plugins/cors-policy.js';
 import { forwardToYoga } from './forward-to-yoga.js';
 import { exceedsJsonValues, isJsonContentType, parseJsonBody } from './json-body.js';
 import { readBody } from './read-body.js';
@@ -57,14 +58,6 @@ function writeJsonError(
   const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
   res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
-}
-
-/** Everything the response depends on besides the body: the tenant, content negotiation and CORS. */
-function cacheKey(req: IncomingMessage, tenant: string | null, body: Buffer): string {
-  return createHash('sha256')
-    .update(`${tenant ?? ''}\u0000${req.headers.accept ?? ''}\u0000${req.headers.origin ?? ''}\u0000`)
-    .update(body)
-    .digest('base64url');
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { SharedRedis } from '../redis-connection.js';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
 import type { PollCoordinator } from './poll-coordinator.js';
-import { snapshotFromJson, snapshotToJson } from './snapshot-json.js';
+import { snapshotFromJson, snapshotToJson } from '../tasks/snapshot-json.js';
 
 // Renew or release only a lease this replica still holds.
 const RENEW = `

@@ -6,12 +6,8 @@ import type { Logger } from '../logger.js';
 import type { SharedRedis } from '../redis-connection.js';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
 import { snapshotFromJson, snapshotToJson } from './snapshot-json.js';
-import { cacheLifetimeMs } from './task-result-cache.js';
+import { cacheLifetimeMs, type SharedTaskCache } from './task-result-cache.js';
 
-export interface SharedTaskCache {
-  get(id: string): Promise<TaskSnapshot | undefined>;
-  set(snapshot: TaskSnapshot): Promise<void>;
-}
 
 // KEYS[1]: the entry. ARGV: JSON, fetchedAt (ms), lifetime (ms). Keeps the newer of the two reads.
 const SET_IF_NEWER = `

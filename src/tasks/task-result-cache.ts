@@ -5,6 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import type { TaskCacheConfig } from '../config.js';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
+import { isNewer } from './snapshot-order.js';
 
 /** The store behind reads and pollers, in this process (a shared one sits behind it with Redis). */
 export interface TaskResultCache {
@@ -13,6 +14,12 @@ export interface TaskResultCache {
   /** Entries and their estimated bytes, for /metrics. */
   readonly size: number;
   readonly bytes: number;
+}
+
+/** Results other replicas fill too (Redis), asked after this process's own cache. */
+export interface SharedTaskCache {
+  get(id: string): Promise<TaskSnapshot | undefined>;
+  set(snapshot: TaskSnapshot): Promise<void>;
 }
 
 /** How long a snapshot may be served from cache; 0 means "do not cache". */
@@ -84,7 +91,7 @@ export class InMemoryTaskResultCache implements TaskResultCache {
     const ttl = cacheLifetimeMs(snapshot, this.#config);
     // An older read must never replace a newer one (reads can finish out of order).
     const current = this.#entries.get(snapshot.id);
-    if (current && current.fetchedAt > snapshot.fetchedAt) return;
+    if (current && isNewer(current, snapshot)) return;
     if (ttl <= 0) {
       this.#entries.delete(snapshot.id);
       return;

@@ -2,7 +2,7 @@
 // from the result cache. Collected per request as the DataLoader reads tasks.
 import type { TaskCacheConfig } from '../config.js';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
-import { cacheLifetimeMs } from './task-result-cache.js';
+import { cacheLifetimeMs } from '../tasks/task-result-cache.js';
 
 export class ResponseLifetime {
   readonly #config: TaskCacheConfig;

@@ -5,9 +5,9 @@
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
-import type { CachedResponses, ResponseCacheSlot } from '../http/cached-responses.js';
+import type { CachedResponses, ResponseCacheSlot } from './cached-responses.js';
 import { operationLabel } from '../metrics.js';
-import { rootFieldsOf } from './use-operation-metrics.js';
+import { rootFieldsOf } from '../plugins/use-operation-metrics.js';
 
 interface SlotContext {
   responseCacheSlot?: ResponseCacheSlot;

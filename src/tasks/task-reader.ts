@@ -4,8 +4,7 @@
 // its poller stopped), the upstream call and its retries are abandoned too.
 import { LRUCache } from 'lru-cache';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
-import type { SharedTaskCache } from './redis-task-cache.js';
-import type { TaskResultCache } from './task-result-cache.js';
+import type { SharedTaskCache, TaskResultCache } from './task-result-cache.js';
 
 export interface TaskSource {
   getTask(id: string, signal?: AbortSignal): Promise<TaskSnapshot | null>;
