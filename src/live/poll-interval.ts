@@ -26,5 +26,6 @@ export function nextPollDelayMs(
   }
   base = Math.min(max, Math.max(min, base));
   const jitter = 1 + config.pollJitter * (2 * random() - 1);
-  return Math.round(Math.min(max, base * jitter));
+  // Both bounds hold after the jitter too: the minimum is what protects the upstream.
+  return Math.round(Math.min(max, Math.max(min, base * jitter)));
 }

@@ -38,6 +38,7 @@ export interface TaskUpdateSource {
 export class TaskWatchHub implements TaskUpdateSource {
   readonly #pollers = new Map<string, TaskPoller>();
   readonly #owners = new Map<string, OwnerUsage>();
+  #closed = false;
   readonly #deps: PollerDependencies;
 
   constructor(reader: TaskReader, config: LiveConfig, logger: Logger, coordinator: PollCoordinator = soloPolling) {
@@ -68,6 +69,11 @@ export class TaskWatchHub implements TaskUpdateSource {
   watch(id: string, owner: string): AsyncIterableIterator<TaskUpdate> {
     // Counted when the stream starts, inside the executor: a stream that is never started holds nothing.
     return new Repeater<TaskUpdate>(async (push, stop) => {
+      // Shutting down: a stream opened on a kept-alive connection during the grace period ends at once.
+      if (this.#closed) {
+        stop();
+        return;
+      }
       const refusal = this.#acquire(owner, id);
       if (refusal) {
         void push({ kind: 'error', error: refusal });
@@ -113,8 +119,9 @@ export class TaskWatchHub implements TaskUpdateSource {
     if (usage.watchers <= 0) this.#owners.delete(owner);
   }
 
-  /** Completes every open stream (used on shutdown). */
+  /** Completes every open stream and ends any opened later at once (used on shutdown). */
   close(): void {
+    this.#closed = true;
     for (const poller of [...this.#pollers.values()]) poller.finish();
   }
 
