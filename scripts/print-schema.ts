@@ -1,4 +1,4 @@
-// Writes the printed, sorted SDL to schema.graphql (test/schema-drift.test.ts keeps it honest).
+// Writes the printed, sorted SDL to schema.graphql (test/schema.test.ts fails when it drifts from the code).
 import { writeFileSync } from 'node:fs';
 import { printSortedSchema } from '../src/schema/index.js';
 

@@ -3,6 +3,23 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { startGateway } from './server.js';
 
+/** What stopped the start, in one line that names the setting to change. */
+function startFailure(error: unknown, { host, port }: Config): string {
+  switch ((error as { code?: unknown }).code) {
+    case 'EADDRINUSE':
+      return `Cannot start: PORT ${port} on ${host} is already in use (set PORT to another port).`;
+    case 'EACCES':
+      return `Cannot start: PORT ${port} needs privileges this process does not have (set PORT to 1024 or above).`;
+    case 'EADDRNOTAVAIL':
+      return `Cannot start: HOST ${host} is not an address of this machine (set HOST, e.g. to 0.0.0.0 or 127.0.0.1).`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `Cannot start: HOST ${host} does not resolve to an address (set HOST, e.g. to 0.0.0.0 or 127.0.0.1).`;
+    default:
+      return `Cannot start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+  }
+}
+
 let config: Config;
 try {
   config = loadConfig();
@@ -20,13 +37,8 @@ let gateway: Awaited<ReturnType<typeof startGateway>>;
 try {
   gateway = await startGateway(config, logger);
 } catch (error) {
-  // One line, like a configuration error; the port is the one start-up failure users meet often.
-  const code = (error as { code?: unknown }).code;
-  console.error(
-    code === 'EADDRINUSE'
-      ? `Cannot start: PORT ${config.port} on ${config.host} is already in use (set PORT to another port).`
-      : `Cannot start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
-  );
+  // One line, like a configuration error, naming the setting to change where there is one.
+  console.error(startFailure(error, config));
   process.exit(1);
 }
 logger.info({ url: `${gateway.url}/graphql` }, `GraphQL and GraphiQL at ${gateway.url}/graphql`);

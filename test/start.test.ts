@@ -55,6 +55,18 @@ describe('npm start (src/main.ts)', () => {
     }
   });
 
+  it.each([
+    ['an address not on this machine (TEST-NET-1: binding sends nothing)', '192.0.2.1', /HOST 192\.0\.2\.1 is not an address of this machine/],
+    ['a name that does not resolve', 'no-such-host.invalid', /HOST no-such-host\.invalid does not resolve/],
+  ])('HOST set to %s stops the process with a one-line message naming it', async (_name, host, message) => {
+    const child = startMain({ HOST: host, PORT: '0' });
+    const [stderr, [code]] = await Promise.all([collect(child.stderr), once(child, 'exit')]);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
   it('without a key: runs the embedded simulator, says so, serves GraphiQL whose examples work as-is, exits 0 on SIGTERM', async () => {
     const child = startMain({ HOST: '127.0.0.1', PORT: '0', SIMULATOR_TASK_DURATION_MS: '500' });
     const logLines: { msg: string; url?: string }[] = [];

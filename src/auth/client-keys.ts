@@ -9,7 +9,7 @@ export interface ClientKey {
 
 const TENANT = /^[A-Za-z0-9_-]+$/;
 const KEY = /^[^\s,]+$/;
-export const CLIENT_KEY_MIN_LENGTH = 16;
+const CLIENT_KEY_MIN_LENGTH = 16;
 
 export type ParsedClientKeys = { ok: true; keys: ClientKey[] } | { ok: false; problem: string };
 

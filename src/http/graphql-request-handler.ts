@@ -17,7 +17,7 @@ import type { CachedResponses, ResponseCacheSlot } from '../response-cache/cache
 import { allowedOrigin, EXPOSED_HEADERS } from '../plugins/cors-policy.js';
 import { forwardToYoga } from './forward-to-yoga.js';
 import { exceedsJsonValues, isJsonContentType, parseJsonBody } from './json-body.js';
-import { readBody } from './read-body.js';
+import { readBody } from '../read-body.js';
 import { requestTarget, type RequestTarget } from './request-target.js';
 
 export interface GraphQLRequestHandlerOptions {

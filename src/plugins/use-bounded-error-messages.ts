@@ -14,7 +14,7 @@ const QUOTED_KEEP = 40;
 const MESSAGE_MAX_CHARS = 1000;
 
 /** The message with long quoted values cut short, and at most MESSAGE_MAX_CHARS long. */
-export function boundedMessage(message: string): string {
+function boundedMessage(message: string): string {
   if (message.length <= MESSAGE_MAX_CHARS && !message.includes('"')) return message;
   const cut = message.replace(QUOTED_RUN, (_run, inner: string) => `"${inner.slice(0, QUOTED_KEEP)}…"`);
   return cut.length <= MESSAGE_MAX_CHARS ? cut : `${cut.slice(0, MESSAGE_MAX_CHARS)}…`;

@@ -6,8 +6,8 @@ import { TaskStatus, VideoFormat } from './enums.js';
 import { badUserInput } from './errors.js';
 
 /** Upstream ids are short; ids signed for a tenant carry the tenant and a MAC as well. */
-export const TASK_ID_MAX_LENGTH = 256;
-export const TASKS_MAX_IDS = 100;
+const TASK_ID_MAX_LENGTH = 256;
+const TASKS_MAX_IDS = 100;
 
 /** Checks an id before it costs an upstream call; ids are otherwise opaque and passed verbatim. */
 export function checkTaskId(id: string, argument: string): string {

@@ -158,7 +158,7 @@ export interface CannedReply {
 }
 
 /** Content type of every JSON answer (JSON is UTF-8 by definition, so no charset parameter). */
-export const JSON_CONTENT_TYPE = 'application/json';
+const JSON_CONTENT_TYPE = 'application/json';
 
 /** The upstream's error shape: `{code, reason, message, metadata: {}}`. */
 export function errorReply(status: number, reason: string, message: string, headers: Record<string, string> = {}): CannedReply {

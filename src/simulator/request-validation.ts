@@ -5,11 +5,11 @@ import { z } from 'zod';
 
 /** The upstream refuses request bodies larger than this (20 MB). */
 export const MAX_CREATE_BODY_BYTES = 20_000_000;
-export const MAX_PROMPT_CODE_POINTS = 2000;
-export const MAX_SUBJECTS = 7;
-export const MAX_IMAGES_PER_SUBJECT = 3;
-export const MAX_IMAGES_TOTAL = 7;
-export const MAX_SEED = 2_147_483_647;
+const MAX_PROMPT_CODE_POINTS = 2000;
+const MAX_SUBJECTS = 7;
+const MAX_IMAGES_PER_SUBJECT = 3;
+const MAX_IMAGES_TOTAL = 7;
+const MAX_SEED = 2_147_483_647;
 
 const RESOLUTIONS = ['540p', '720p', '1080p'] as const;
 const ASPECT_RATIOS = ['16:9', '9:16', '1:1', '4:3', '3:4'] as const;

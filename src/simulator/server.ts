@@ -4,6 +4,7 @@
 // is called, and every piece of state belongs to the simulator it returns.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readBody, type BodyRead } from '../read-body.js';
 import { errorReply, FaultQueue, faultReply, jsonReply, parseFault, type ApiEndpoint, type CannedReply, type Fault } from './faults.js';
 import { MAX_CREATE_BODY_BYTES, validateCreateBody } from './request-validation.js';
 import { TaskStore } from './tasks.js';
@@ -61,8 +62,6 @@ const MAX_KEPT_CREATE_BODIES = 100;
 // A fault is a few hundred bytes; this only stops a runaway client.
 const MAX_CONTROL_BODY_BYTES = 1_000_000;
 const DEFAULT_TASK_DURATION_MS = 8000;
-// How much of an oversized body is let through (as a multiple of the cap) before hanging up.
-const DISCARD_FACTOR = 4;
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   if (typeof options.apiKey !== 'string' || options.apiKey === '') throw new TypeError('apiKey must be a non-empty string');
@@ -215,10 +214,11 @@ class SimulatorRequestHandler {
     if (body.kind === 'too-large') {
       return errorReply(400, 'INVALID_REQUEST_BODY', `body: must be at most ${MAX_CREATE_BODY_BYTES} bytes`);
     }
-    const validation = validateCreateBody(body.text);
+    const text = body.body.toString('utf8');
+    const validation = validateCreateBody(text);
     if (!validation.ok) return errorReply(400, 'INVALID_REQUEST_BODY', validation.message);
     const { taskId } = this.#deps.tasks.create(validation.request);
-    this.acceptedCreateBodies.push(JSON.parse(body.text) as unknown);
+    this.acceptedCreateBodies.push(JSON.parse(text) as unknown);
     if (this.acceptedCreateBodies.length > MAX_KEPT_CREATE_BODIES) this.acceptedCreateBodies.shift();
     return jsonReply(200, { task_id: taskId, provider_request_id: `sim-${randomUUID()}` });
   }
@@ -298,7 +298,7 @@ class SimulatorRequestHandler {
     }
     let json: unknown;
     try {
-      json = JSON.parse(body.text);
+      json = JSON.parse(body.body.toString('utf8'));
     } catch {
       return writeReply(res, errorReply(400, 'INVALID_REQUEST_BODY', 'body: must be valid JSON'));
     }
@@ -321,56 +321,6 @@ function writeReply(res: ServerResponse, reply: CannedReply): void {
   if (reply.status !== 204 && reply.status !== 304) headers['Content-Length'] = String(Buffer.byteLength(reply.body ?? ''));
   res.writeHead(reply.status, headers);
   res.end(reply.body);
-}
-
-type BodyRead = { kind: 'complete'; text: string } | { kind: 'too-large' } | { kind: 'aborted' };
-
-/**
- * Reads a request body, keeping at most `maxBytes`. Past that it reports 'too-large' at once and
- * drops the rest as it arrives; a declared Content-Length over the cap is refused before reading
- * (Node then drops that body once the answer is sent).
- */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRead> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve({ kind: 'too-large' });
-  if (req.destroyed) return Promise.resolve({ kind: 'aborted' });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (result: BodyRead): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('close', onClose);
-      chunks.length = 0;
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        finish({ kind: 'too-large' });
-        discardRest(req, maxBytes);
-      } else chunks.push(chunk);
-    };
-    const onEnd = (): void => finish({ kind: 'complete', text: Buffer.concat(chunks, size).toString('utf8') });
-    const onClose = (): void => finish({ kind: 'aborted' });
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('close', onClose);
-  });
-}
-
-/**
- * Lets the rest of an oversized body flow by without keeping it, so the client can finish sending
- * and read our 400 (closing on it mid-upload makes it fail with EPIPE instead). A client that keeps
- * going far past the cap is cut off.
- */
-function discardRest(req: IncomingMessage, maxBytes: number): void {
-  let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DISCARD_FACTOR * maxBytes) req.socket.destroy();
-  });
-  req.resume();
 }
 
 /** Timers for held answers, so close() can cancel them all; a cancelled wait resolves to false. */

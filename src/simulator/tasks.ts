@@ -5,18 +5,18 @@
 //   100%      TASK_STATUS_SUCCEED with a video, or TASK_STATUS_FAILED when the prompt asked for it
 import { randomInt, randomUUID } from 'node:crypto';
 
-export const TASK_TYPE = 'vidu-q2-reference2video';
+const TASK_TYPE = 'vidu-q2-reference2video';
 
 /** Putting this in a prompt makes the task end in TASK_STATUS_FAILED. */
 export const FAIL_MARKER = '[sim:fail]';
-export const SIMULATED_FAILURE_REASON = 'simulated failure: the prompt asked for it';
+const SIMULATED_FAILURE_REASON = 'simulated failure: the prompt asked for it';
 
 /** Demo tasks that always exist, so example queries work without creating anything. */
-export const DEMO_SUCCEEDED_TASK_ID = 'demo-succeeded';
-export const DEMO_FAILED_TASK_ID = 'demo-failed';
+const DEMO_SUCCEEDED_TASK_ID = 'demo-succeeded';
+const DEMO_FAILED_TASK_ID = 'demo-failed';
 
 /** Seconds the (fake) signed video URL stays valid, as the upstream reports it: a string. */
-export const VIDEO_URL_TTL_SECONDS = '3600';
+const VIDEO_URL_TTL_SECONDS = '3600';
 
 // Share of a task's duration spent queued before processing starts.
 const QUEUED_SHARE = 0.15;

@@ -11,7 +11,7 @@ function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
-export function tooManyReadsError(maxReads: number): Error {
+function tooManyReadsError(maxReads: number): Error {
   return new DomainError('TOO_MANY_READS', `This operation reads more than ${maxReads} distinct tasks; split it up.`, { maxTaskReads: maxReads });
 }
 

@@ -24,7 +24,7 @@ import { parseRetryAfter } from './retry-after.js';
 import type { UpstreamEndpoint, UpstreamObserver } from '../metrics.js';
 
 export const CREATE_PATH = '/v3/async/vidu-q2-reference2video';
-export const TASK_RESULT_PATH = '/v3/async/task-result';
+const TASK_RESULT_PATH = '/v3/async/task-result';
 
 export interface CreatedTask {
   taskId: string;

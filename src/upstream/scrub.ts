@@ -2,7 +2,7 @@
 // body excerpts, and, through the logger, every log line. A misbehaving proxy can echo our
 // Authorization header back in a body, so nothing that came from the wire is trusted to be clean.
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** The forms a secret takes in text we handle: as is, inside a JSON string, and URL-encoded. */
 function spellings(secret: string): string[] {

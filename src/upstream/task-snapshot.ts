@@ -39,9 +39,9 @@ const statusByUpstream: Record<string, TaskStatusValue> = {
 /** Default signed-URL lifetime when the upstream omits `video_url_ttl` (its documented default). */
 const DEFAULT_VIDEO_TTL_SECONDS = 3600;
 /** Longest TTL believed: signed URLs (S3, CDNs) live at most a week; more would be a bug upstream. */
-export const MAX_VIDEO_TTL_SECONDS = 7 * 24 * 3600;
+const MAX_VIDEO_TTL_SECONDS = 7 * 24 * 3600;
 /** Longest eta believed: a few-second video is not a day away; more is noise, shown as "unknown". */
-export const MAX_ETA_SECONDS = 24 * 3600;
+const MAX_ETA_SECONDS = 24 * 3600;
 /** Upstream timestamps outside [2000, 2100] are junk (seconds taken for ms, garbage), not dates. */
 const EARLIEST_PLAUSIBLE_MS = Date.UTC(2000, 0, 1);
 const AFTER_LATEST_PLAUSIBLE_MS = Date.UTC(2101, 0, 1);

@@ -13,7 +13,7 @@ export interface UpstreamHealthOptions {
   now?: () => number;
 }
 
-export const DEFAULT_RECOVER_AFTER_MS = 30_000;
+const DEFAULT_RECOVER_AFTER_MS = 30_000;
 
 export class UpstreamHealth {
   readonly #threshold: number;
