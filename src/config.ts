@@ -110,6 +110,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_COST: int(1, 1_000_000, 5000),
   OPERATION_MAX_TASK_READS: int(1, 1000, 100),
   GRAPHQL_MAX_VARIABLE_VALUES: int(1, 1_000_000, 1000),
+  GRAPHQL_MAX_QUERY_CHARS: int(100, 10_000_000, 100_000),
   CORS_ORIGINS: z.string().trim().optional(),
   GRAPHIQL_ENABLED: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
@@ -242,6 +243,8 @@ export interface GraphQLLimitsConfig {
   maxTaskReads: number;
   /** Values (list items, object fields, scalars) in one operation's variables, counted before coercion. */
   maxVariableValues: number;
+  /** Length of the query document, checked before it is parsed. */
+  maxQueryChars: number;
 }
 
 export interface HttpExposureConfig {
@@ -411,6 +414,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       maxCost: e.GRAPHQL_MAX_COST,
       maxTaskReads: e.OPERATION_MAX_TASK_READS,
       maxVariableValues: e.GRAPHQL_MAX_VARIABLE_VALUES,
+      maxQueryChars: e.GRAPHQL_MAX_QUERY_CHARS,
     },
     createLimits: {
       perMinute: e.CREATE_RATE_LIMIT_PER_MINUTE,

@@ -16,7 +16,7 @@ import type { ClientKeyring } from './auth/client-keys.js';
 import { requestTarget } from './http/request-target.js';
 import { exceedsVariableValues } from './plugins/count-variable-values.js';
 import { withBoundedMessage } from './plugins/use-bounded-error-messages.js';
-import { variablesTooLargeError } from './plugins/use-variable-limits.js';
+import { queryTooLargeError, variablesTooLargeError } from './plugins/use-variable-limits.js';
 import type { Logger } from './logger.js';
 import type { Caller, GatewayYoga } from './yoga.js';
 
@@ -36,6 +36,7 @@ export interface GraphQLWebSocketOptions {
   unauthenticatedMaxPayloadBytes: number;
   maxSubscriptionsPerConnection: number;
   maxVariableValues: number;
+  maxQueryChars: number;
   logger: Logger;
 }
 
@@ -106,6 +107,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, option
         onSubscribe: async (ctx, _id, params) => {
           // graphql-ws has already registered this operation, so the count includes it.
           if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) return [tooManySubscriptions(maxSubscriptionsPerConnection)];
+          if (params.query.length > options.maxQueryChars) return [queryTooLargeError(options.maxQueryChars, false)];
           if (exceedsVariableValues(params.variables, maxVariableValues)) return [variablesTooLarge(maxVariableValues)];
           const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
             ...ctx,

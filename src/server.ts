@@ -77,6 +77,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     unauthenticatedMaxPayloadBytes: config.http.wsUnauthenticatedMaxPayloadBytes,
     maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
     maxVariableValues: config.graphqlLimits.maxVariableValues,
+    maxQueryChars: config.graphqlLimits.maxQueryChars,
     logger,
   });
 

@@ -95,7 +95,7 @@ export function createGatewayYoga(parts: YogaParts) {
       useOperationMetrics(metrics),
       // Yoga's CSRF guard: requests a browser could send without a preflight need this header.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
-      useVariableLimits(config.graphqlLimits.maxVariableValues),
+      useVariableLimits(config.graphqlLimits.maxVariableValues, config.graphqlLimits.maxQueryChars),
       useAbuseLimits(config.graphqlLimits),
       ...(config.exposure.introspection ? [] : [useDisableIntrospection()]),
       useNoProxyBuffering(),

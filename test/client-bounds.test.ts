@@ -131,8 +131,8 @@ describe('WebSocket frames', () => {
       }
     }, retryAttempts: 0, lazy: false });
     wsClients.push(client);
-    // ~100 KB: over the unauthenticated limit (64 KiB), under WS_MAX_PAYLOAD_BYTES.
-    const padded = `{ __typename } ${'#'.repeat(100_000)}\n`;
+    // ~90 KB: over the unauthenticated limit (64 KiB), under WS_MAX_PAYLOAD_BYTES and GRAPHQL_MAX_QUERY_CHARS.
+    const padded = `{ __typename } ${'#'.repeat(90_000)}\n`;
     const result = await new Promise((resolve, reject) => client.subscribe({ query: padded }, { next: resolve, error: reject, complete: () => {} }));
     expect(result).toEqual({ data: { __typename: 'Query' } });
 

@@ -95,11 +95,11 @@ export class UpstreamClient {
    * (connection refused, DNS, connect timeout): anything later could create a second video.
    */
   async createTask(body: CreateTaskBody, signal?: AbortSignal): Promise<CreatedTask> {
-    return this.createTaskFromJson(JSON.stringify(body), signal);
+    return this.createTaskFromJson(Buffer.from(JSON.stringify(body)), signal);
   }
 
   /** The same, for a body already serialised (the create flow sizes and fingerprints those bytes). */
-  async createTaskFromJson(json: string, signal?: AbortSignal): Promise<CreatedTask> {
+  async createTaskFromJson(json: Buffer, signal?: AbortSignal): Promise<CreatedTask> {
     return this.#withinDeadline('create', signal, async (deadline) => {
       const response = await withRetries(
         () => this.#send('POST', CREATE_PATH, json, deadline, 'create'),
@@ -219,7 +219,7 @@ export class UpstreamClient {
   async #send(
     method: 'GET' | 'POST',
     path: string,
-    body: string | undefined,
+    body: string | Buffer | undefined,
     deadline: CallDeadline,
     endpoint: UpstreamEndpoint,
     passStatuses: number[] = [],
