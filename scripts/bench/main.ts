@@ -1,14 +1,16 @@
 // npm run bench: gateway vs the same read sent straight to the simulator vs a bare Yoga floor, the
 // coalescing of a burst of reads, 1,000 SSE subscribers on one task, and what a client can make the
-// gateway hold in memory (memory-scenarios.ts). Loopback only; prints tables and writes
-// bench/results.json (BENCH_ONLY=memory: the memory scenarios alone, to bench/results-memory.json).
-// Not part of npm test.
+// gateway hold in memory (memory-scenarios.ts), and what big request bodies cost (body-scenarios.ts).
+// Loopback only; prints tables and writes bench/results.json (BENCH_ONLY=memory: the memory scenarios
+// alone, to bench/results-memory.json; BENCH_ONLY=bodies: the big-body scenarios alone, to
+// bench/results-bodies.json). Not part of npm test.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { SignedTaskIds } from '../../src/auth/task-ids.js';
 import { pingRedis } from '../../src/redis-connection.js';
+import { bigBodies } from './body-scenarios.js';
 import { cacheFlood, errorListCreates } from './memory-scenarios.js';
 import { AUTHORIZATION, ID_SECRET, resetSimulatorStats, SIM_KEY, simulatorStats, startGatewayChild, startPair, startSimulatorChild, URL_IN_LOG } from './pair.js';
 import { startChild, type Child } from './processes.js';
@@ -17,6 +19,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 // BENCH_ONLY=memory runs the memory scenarios alone (a minute or two, instead of several).
 const ONLY_MEMORY = process.env.BENCH_ONLY === 'memory';
+// BENCH_ONLY=bodies runs the big-body scenarios alone (about a minute).
+const ONLY_BODIES = process.env.BENCH_ONLY === 'bodies';
 const QUERY = 'query Read($id: ID!) { task(id: $id) { id status progressPercent etaSeconds videos { url expiresAt } } }';
 
 interface LoadResult {
@@ -259,11 +263,13 @@ async function memoryScenarios() {
   return { cacheFlood: cacheFloodResult, cacheFloodCappedHeap: { heapMiB: cappedHeapMiB, ...cappedFlood }, errorListCreates: errorList };
 }
 
-const speed = ONLY_MEMORY ? undefined : await speedScenarios();
-const memory = await memoryScenarios();
+const speed = ONLY_MEMORY || ONLY_BODIES ? undefined : await speedScenarios();
+const memory = ONLY_BODIES ? undefined : await memoryScenarios();
+const bodies = ONLY_MEMORY ? undefined : await bigBodies();
 
 mkdirSync(new URL('../../bench', import.meta.url), { recursive: true });
-// A memory-only run does not overwrite the full results.
-const out = new URL(ONLY_MEMORY ? '../../bench/results-memory.json' : '../../bench/results.json', import.meta.url);
-writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, ...speed, memory }, null, 2)}\n`);
+// A run of one group does not overwrite the full results.
+const resultsFile = ONLY_MEMORY ? 'results-memory.json' : ONLY_BODIES ? 'results-bodies.json' : 'results.json';
+const out = new URL(`../../bench/${resultsFile}`, import.meta.url);
+writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, ...speed, memory, bodies }, null, 2)}\n`);
 console.log(`\nwrote ${out.pathname}`);

@@ -26,12 +26,13 @@ export function startSimulatorChild(taskDurationMs: number): Promise<Child> {
   return startChild('src/simulator/main.ts', { SIMULATOR_PORT: '0', SIMULATOR_API_KEY: SIM_KEY, SIMULATOR_TASK_DURATION_MS: String(taskDurationMs) }, URL_IN_LOG);
 }
 
-/** A gateway with its default settings except `env`; its URL is the GraphQL endpoint. */
-export function startGatewayChild(simulatorUrl: string, env: Record<string, string> = {}): Promise<Child> {
+/** A gateway with its default settings except `env`; its URL is the GraphQL endpoint. `nodeArgs`: extra Node flags. */
+export function startGatewayChild(simulatorUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child> {
   return startChild(
     'src/main.ts',
     { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', UPSTREAM_API_KEY: SIM_KEY, UPSTREAM_BASE_URL: simulatorUrl, ...GATEWAY_AUTH, ...env },
     /"url":"(http:\/\/127\.0\.0\.1:\d+\/graphql)"/,
+    nodeArgs,
   );
 }
 

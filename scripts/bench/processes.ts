@@ -28,13 +28,14 @@ function statusMiB(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
   }
 }
 
-export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+/** `nodeArgs`: extra Node flags (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+export async function startChild(script: string, env: Record<string, string>, urlPattern: RegExp, nodeArgs: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  const printed = new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const match = urlPattern.exec(line);
@@ -43,6 +44,14 @@ export async function startChild(script: string, env: Record<string, string>, ur
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before printing its URL`)));
     setTimeout(() => reject(new Error(`${script} printed no URL within 20 s`)), 20_000).unref();
   });
+  let url: string;
+  try {
+    url = await printed;
+  } catch (error) {
+    // Not left running (a child whose stderr is ours would also keep a piped bench output open).
+    child.kill('SIGKILL');
+    throw error;
+  }
   child.stdout!.resume();
   return {
     process: child,
