@@ -14,6 +14,7 @@ import { TaskReader, type TaskSource } from '../src/tasks/task-reader.js';
 import { createTaskResultCache, InMemoryTaskResultCache, type TaskResultCache } from '../src/tasks/task-result-cache.js';
 import { TaskWatchHub, type TaskUpdate } from '../src/live/task-watch-hub.js';
 import type { TaskSnapshot } from '../src/upstream/task-snapshot.js';
+import { task } from './support/snapshots.js';
 
 const live: LiveConfig = {
   pollMinIntervalMs: 1000,
@@ -38,22 +39,6 @@ const cacheConfig: TaskCacheConfig = {
 };
 const logger = createLogger({ logLevel: 'silent' });
 
-function task(overrides: Partial<TaskSnapshot> = {}): TaskSnapshot {
-  return {
-    id: 't',
-    status: 'PROCESSING',
-    upstreamStatus: 'TASK_STATUS_PROCESSING',
-    progressPercent: 10,
-    etaSeconds: null,
-    failureReason: null,
-    videos: [],
-    seed: null,
-    submittedAt: null,
-    completedAt: null,
-    fetchedAt: new Date(),
-    ...overrides,
-  };
-}
 
 const progress = (percent: number, overrides: Partial<TaskSnapshot> = {}) => task({ progressPercent: percent, ...overrides });
 const succeeded = () =>

@@ -2,29 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { LiveConfig, TaskCacheConfig } from '../src/config.js';
 import { nextPollDelayMs } from '../src/live/poll-interval.js';
 import { cacheLifetimeMs, InMemoryTaskResultCache, snapshotSizeEstimate } from '../src/tasks/task-result-cache.js';
-import type { TaskSnapshot } from '../src/upstream/task-snapshot.js';
+import { task } from './support/snapshots.js';
 
 const live: LiveConfig = { pollMinIntervalMs: 1000, pollMaxIntervalMs: 10_000, pollJitter: 0.2, maxConsecutiveFailures: 3, maxSubscriptionsPerConnection: 100, maxSubscriptionsPerTenant: 1000, maxPollersPerTenant: 500 };
 const cacheConfig: TaskCacheConfig = { pendingTtlMs: 1000, failedTtlMs: 600_000, urlExpiryMarginMs: 300_000, maxEntries: 2,
   maxBytes: 1024 * 1024, responseMaxBytes: 1024 * 1024, responseMaxEntryBytes: 64 * 1024, unknownIdReadsPerMinute: 120, unknownIdReadsBurst: 200,
 };
 
-function task(overrides: Partial<TaskSnapshot> = {}): TaskSnapshot {
-  return {
-    id: 't',
-    status: 'PROCESSING',
-    upstreamStatus: 'TASK_STATUS_PROCESSING',
-    progressPercent: 10,
-    etaSeconds: null,
-    failureReason: null,
-    videos: [],
-    seed: null,
-    submittedAt: null,
-    completedAt: null,
-    fetchedAt: new Date(),
-    ...overrides,
-  };
-}
 
 describe('nextPollDelayMs', () => {
   const noJitter = () => 0.5;

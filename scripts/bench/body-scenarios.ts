@@ -8,11 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
-import { CLIENT_KEY, ID_SECRET, SIM_KEY, startGatewayChild, startSimulatorChild, TENANT, URL_IN_LOG } from './pair.js';
+import { CLIENT_KEY, ID_SECRET, post, REQUEST_TIMEOUT_MS, type Sent, SIM_KEY, startGatewayChild, startSimulatorChild, TENANT, URL_IN_LOG } from './pair.js';
 import { startChild, type Child } from './processes.js';
 
 const MiB = 1024 * 1024;
-const REQUEST_TIMEOUT_MS = 120_000;
 const IMAGES = 7;
 /** Decoded bytes per image: 2 MB, so ~2.67 MB of base64 each and ~18.7 MB of body in all. */
 const IMAGE_BYTES = 2_000_000;
@@ -74,37 +73,6 @@ function bigCreateInput() {
   });
   const prompt = `${subjects.map((s) => `@${s.id}`).join(' ')} walk into a benchmark together`;
   return { prompt, subjects };
-}
-
-interface Sent {
-  status: number | 'failed';
-  ms: number;
-  bytes: number;
-  head: string;
-}
-
-/** POSTs `body`, reading the answer as it streams and keeping its size and first bytes. Never throws. */
-async function post(url: string, body: Buffer, headers: Record<string, string>, agent: Agent): Promise<Sent> {
-  const started = performance.now();
-  try {
-    const response = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-      dispatcher: agent,
-      headersTimeout: REQUEST_TIMEOUT_MS,
-      bodyTimeout: REQUEST_TIMEOUT_MS,
-    });
-    let bytes = 0;
-    let head = '';
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      if (head.length < 400) head += chunk.subarray(0, 400 - head.length).toString('utf8');
-    }
-    return { status: response.statusCode, ms: performance.now() - started, bytes, head };
-  } catch (error) {
-    return { status: 'failed', ms: performance.now() - started, bytes: 0, head: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
-  }
 }
 
 /** What a create answer says: a task id, user errors, or an error code. */

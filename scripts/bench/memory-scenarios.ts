@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { SignedTaskIds } from '../../src/auth/task-ids.js';
-import { AUTHORIZATION, ID_SECRET, startPair, TENANT } from './pair.js';
+import { AUTHORIZATION, ID_SECRET, post, startPair, TENANT } from './pair.js';
 import type { Child } from './processes.js';
 
 const MiB = 1024 * 1024;
@@ -13,8 +13,6 @@ const TASK_FIELDS = 'id status isTerminal progressPercent etaSeconds failureReas
 // The default alias limit (GRAPHQL_MAX_ALIASES) and the most ids tasks() takes.
 const ALIASES = 15;
 const IDS = 100;
-// A create with a ~4 MB variable may take a while; the bench must still end.
-const REQUEST_TIMEOUT_MS = 120_000;
 
 function round(value: number, digits = 1): number {
   return Number(value.toFixed(digits));
@@ -35,32 +33,6 @@ async function responseCacheLookups(gateway: Child): Promise<{ hit: number; miss
   return { hit: count('hit'), miss: count('miss') };
 }
 
-interface Sent {
-  status: number;
-  bytes: number;
-  /** The start of the body, to see what kind of answer it was. */
-  head: string;
-}
-
-/** POSTs `body` and reads the answer as it streams, keeping only its size and first bytes. */
-async function post(url: string, body: string, agent: Agent): Promise<Sent> {
-  const response = await request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...AUTHORIZATION },
-    body,
-    dispatcher: agent,
-    headersTimeout: REQUEST_TIMEOUT_MS,
-    bodyTimeout: REQUEST_TIMEOUT_MS,
-  });
-  let bytes = 0;
-  let head = '';
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    if (head.length < 300) head += chunk.subarray(0, 300 - head.length).toString('utf8');
-  }
-  return { status: response.statusCode, bytes, head };
-}
-
 /**
  * (a) `requests` queries of 15 aliases × tasks(ids) with one succeeded id repeated 100 times, each
  * under a new operation name, `concurrency` at a time. Before the response cache had a byte bound,
@@ -79,7 +51,7 @@ export async function cacheFlood(requests: number, concurrency: number, heapMiB?
     const bodyFor = (name: string) => JSON.stringify({ query: `query ${name}($ids: [ID!]!) { ${aliases} }`, variables: { ids }, operationName: name });
 
     // Warm-up (JIT, pools) under a name of its own; it also checks the shape is answered in full.
-    const warm = await post(gateway.url, bodyFor('Warm'), agent);
+    const warm = await post(gateway.url, bodyFor('Warm'), AUTHORIZATION, agent);
     if (warm.status !== 200 || warm.head.includes('"errors"')) throw new Error(`cache flood: the query shape was refused: ${warm.head}`);
     await sleep(1000);
     const rssBeforeMiB = gateway.rssMiB();
@@ -93,7 +65,7 @@ export async function cacheFlood(requests: number, concurrency: number, heapMiB?
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < requests) {
-          const sent = await post(gateway.url, bodyFor(`Flood${next++}`), agent);
+          const sent = await post(gateway.url, bodyFor(`Flood${next++}`), AUTHORIZATION, agent);
           responseBytes += sent.bytes;
           if (sent.status !== 200) non200++;
         }
@@ -149,12 +121,7 @@ export async function errorListCreates(imageCounts: readonly number[]) {
       const peakReset = gateway.resetPeakRss();
       const rssBeforeMiB = gateway.rssMiB();
       const started = performance.now();
-      let outcome: Sent | { status: 'failed'; bytes: 0; head: string };
-      try {
-        outcome = await post(gateway.url, body, agent);
-      } catch (error) {
-        outcome = { status: 'failed', bytes: 0, head: error instanceof Error ? error.message : String(error) };
-      }
+      const outcome = await post(gateway.url, body, AUTHORIZATION, agent);
       results.push({
         images: count,
         requestMiB: round(Buffer.byteLength(body) / MiB, 2),

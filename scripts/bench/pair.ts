@@ -1,6 +1,6 @@
 // The processes every benchmark scenario talks to: a simulator child and gateway children pointed
 // at it, configured as in production (every request authenticated, ids signed).
-import { request } from 'undici';
+import { request, type Agent } from 'undici';
 import { startChild, type Child } from './processes.js';
 
 export const SIM_KEY = 'bench-simulator-key';
@@ -40,4 +40,39 @@ export async function startPair(taskDurationMs: number, gatewayEnv: Record<strin
   const simulator = await startSimulatorChild(taskDurationMs);
   const gateway = await startGatewayChild(simulator.url, gatewayEnv);
   return { simulator, gateway };
+}
+
+// Bounded: no answer is awaited longer than this, so the bench always ends.
+export const REQUEST_TIMEOUT_MS = 120_000;
+
+/** One POST's answer: its status ('failed' when none came), time, size and first bytes. */
+export interface Sent {
+  status: number | 'failed';
+  ms: number;
+  bytes: number;
+  head: string;
+}
+
+/** POSTs `body`, reading the answer as it streams and keeping its size and first bytes. Never throws. */
+export async function post(url: string, body: Buffer | string, headers: Record<string, string>, agent: Agent): Promise<Sent> {
+  const started = performance.now();
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      dispatcher: agent,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      bodyTimeout: REQUEST_TIMEOUT_MS,
+    });
+    let bytes = 0;
+    let head = '';
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (head.length < 400) head += chunk.subarray(0, 400 - head.length).toString('utf8');
+    }
+    return { status: response.statusCode, ms: performance.now() - started, bytes, head };
+  } catch (error) {
+    return { status: 'failed', ms: performance.now() - started, bytes: 0, head: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
 }

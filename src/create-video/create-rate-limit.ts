@@ -1,40 +1,24 @@
 // Per-tenant token buckets for creates: in this process, or in Redis so replicas share them. The
 // Redis bucket is one small script (refill, take) run atomically with Redis's own clock; while
 // Redis is away, the local buckets decide, so creates go on under a local limit.
-import { TokenBucket } from 'limiter';
+import { TokenBuckets, type BucketShape, type RateDecision } from '../token-buckets.js';
 import type { Logger } from '../logger.js';
 import type { SharedRedis } from '../redis-connection.js';
-
-export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 export interface CreateRateLimit {
   take(tenant: string): Promise<RateDecision>;
 }
 
-export interface BucketShape {
-  perMinute: number;
-  burst: number;
-}
-
+/** The in-process buckets, behind the same (async) interface as the Redis ones. */
 export class LocalTokenBuckets implements CreateRateLimit {
-  readonly #shape: BucketShape;
-  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #buckets: TokenBuckets;
 
   constructor(shape: BucketShape) {
-    this.#shape = shape;
+    this.#buckets = new TokenBuckets(shape);
   }
 
   async take(tenant: string): Promise<RateDecision> {
-    let bucket = this.#buckets.get(tenant);
-    if (!bucket) {
-      bucket = new TokenBucket({ bucketSize: this.#shape.burst, tokensPerInterval: this.#shape.perMinute, interval: 'minute' });
-      // limiter's buckets start empty; a new tenant may use its burst at once.
-      bucket.content = this.#shape.burst;
-      this.#buckets.set(tenant, bucket);
-    }
-    if (bucket.tryRemoveTokens(1)) return { ok: true };
-    const msPerToken = 60_000 / this.#shape.perMinute;
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((1 - bucket.content) * msPerToken) / 1000)) };
+    return this.#buckets.take(tenant);
   }
 }
 
