@@ -4,10 +4,15 @@
 // the cache's per-entry bound.
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { GatewayContext } from '../context.js';
 import type { CachedResponses, ResponseCacheSlot } from './cached-responses.js';
 import { operationLabel } from '../metrics.js';
 import { rootFieldsOf } from '../plugins/use-operation-metrics.js';
+import type { ResponseLifetime } from './response-lifetime.js';
+
+/** What this plugin reads of the operation's context: how long its answer may be reused. */
+interface LifetimeContext {
+  responseLifetime?: ResponseLifetime;
+}
 
 interface SlotContext {
   responseCacheSlot?: ResponseCacheSlot;
@@ -19,7 +24,7 @@ const PER_RESPONSE_HEADERS = new Set(['date', 'content-length', 'connection', 'k
 export function useResponseCapture(responses: CachedResponses): Plugin {
   return {
     onExecute({ args }) {
-      const context = args.contextValue as Partial<GatewayContext> & SlotContext;
+      const context = args.contextValue as LifetimeContext & SlotContext;
       const slot = context.responseCacheSlot;
       if (!slot || getOperationAST(args.document, args.operationName)?.operation !== 'query') return undefined;
       return {
