@@ -9,7 +9,7 @@ import { ResponseLifetime } from './response-cache/response-lifetime.js';
 import { createTaskLoader, unknownReadGate } from './tasks/task-loader.js';
 import type { TaskReader } from './tasks/task-reader.js';
 import type { TaskUpdateSource } from './live/task-watch-hub.js';
-import type { UnknownTaskReads } from './tasks/unknown-task-reads.js';
+import type { TokenBuckets } from './token-buckets.js';
 import { deadlineSignal } from './operation-deadline.js';
 import type { TaskSnapshot } from './upstream/task-snapshot.js';
 
@@ -49,7 +49,7 @@ export interface ContextDependencies {
   /** A query or mutation's whole deadline, upstream calls and retries included. */
   operationDeadlineMs: number;
   /** Undefined where ids are signed (authentic by construction): every read may go ahead. */
-  unknownIdReads: UnknownTaskReads | undefined;
+  unknownIdReads: TokenBuckets | undefined;
 }
 
 /**

@@ -21,9 +21,9 @@ import { RedisTaskCache } from './tasks/redis-task-cache.js';
 import { createTaskResultCache } from './tasks/task-result-cache.js';
 import { TaskReader } from './tasks/task-reader.js';
 import { TaskWatchHub } from './live/task-watch-hub.js';
-import { UnknownTaskReads } from './tasks/unknown-task-reads.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { TokenBuckets } from './token-buckets.js';
 import { connectRedis } from './redis-connection.js';
 import { createErrorMasker } from './schema/errors.js';
 import { schema } from './schema/index.js';
@@ -31,7 +31,6 @@ import { UpstreamClient } from './upstream/client.js';
 import { createGatewayYoga, type GatewayYoga } from './yoga.js';
 
 export interface Gateway {
-  metrics: GatewayMetrics;
   upstream: UpstreamClient;
   live: TaskWatchHub;
   yoga: GatewayYoga;
@@ -100,11 +99,12 @@ export function composeGateway(config: Config, logger: Logger, upstreamConfig: U
     maxTaskReads: config.graphqlLimits.maxTaskReads,
     onTaskLookup: (hit) => metrics.cacheLookup('task', hit),
     ids: idSecret !== undefined ? new SignedTaskIds(idSecret) : verbatimTaskIds,
-    // Signed ids are authentic by construction; verbatim ones can be guessed, so guesses are rationed.
+    // Signed ids are authentic by construction; verbatim ones can be guessed, so reads of ids nobody
+    // has seen exist are rationed per owner (a tenant, or a caller address on an open gateway).
     unknownIdReads:
       idSecret !== undefined
         ? undefined
-        : new UnknownTaskReads({ perMinute: config.taskCache.unknownIdReadsPerMinute, burst: config.taskCache.unknownIdReadsBurst }),
+        : new TokenBuckets({ perMinute: config.taskCache.unknownIdReadsPerMinute, burst: config.taskCache.unknownIdReadsBurst }),
     operationDeadlineMs: config.http.operationDeadlineMs,
     createVideo,
     tasks,
@@ -140,7 +140,6 @@ export function composeGateway(config: Config, logger: Logger, upstreamConfig: U
   });
 
   return {
-    metrics,
     upstream,
     live,
     yoga,

@@ -55,11 +55,6 @@ function tooManySubscriptions(max: number): GraphQLError {
   });
 }
 
-/** The HTTP path's refusal, without its `http` extension (meaningless on a socket). */
-function variablesTooLarge(max: number): GraphQLError {
-  return createGraphQLError(variablesTooLargeError(max).message, { extensions: { code: 'VARIABLES_TOO_LARGE', maxVariableValues: max } });
-}
-
 function refuseUpgrade(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
@@ -108,7 +103,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, option
           // graphql-ws has already registered this operation, so the count includes it.
           if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) return [tooManySubscriptions(maxSubscriptionsPerConnection)];
           if (params.query.length > options.maxQueryChars) return [queryTooLargeError(options.maxQueryChars, false)];
-          if (exceedsVariableValues(params.variables, maxVariableValues)) return [variablesTooLarge(maxVariableValues)];
+          if (exceedsVariableValues(params.variables, maxVariableValues)) return [variablesTooLargeError(maxVariableValues, false)];
           const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
             ...ctx,
             req: ctx.extra.request,

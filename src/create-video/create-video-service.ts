@@ -15,7 +15,8 @@ import { validateCreateInput, type ValidationLimits } from './validate-input.js'
 
 /** What the service needs of the upstream client. */
 export interface TaskCreator {
-  createTaskFromJson(json: Buffer, signal?: AbortSignal): Promise<CreatedTask>;
+  /** `body`: the create request's JSON, already encoded. */
+  createTask(body: Buffer, signal?: AbortSignal): Promise<CreatedTask>;
 }
 
 export interface CreateVideoServiceDependencies {
@@ -23,7 +24,7 @@ export interface CreateVideoServiceDependencies {
   admission: CreateAdmission;
   idempotency: IdempotencyStore;
   limits: ValidationLimits & { createMaxBodyBytes: number };
-  /** Told about every task started, so reading it back is not a guess (see UnknownTaskReads). */
+  /** Told about every task started, so reading it back is not a guess (see unknownReadGate). */
   onCreated?: (taskId: string) => void;
 }
 
@@ -162,7 +163,7 @@ export class CreateVideoService {
       throw new DomainError('RATE_LIMITED', admission.reason, { retryAfterSeconds: admission.retryAfterSeconds });
     }
     try {
-      const created = await this.#deps.upstream.createTaskFromJson(body, request.signal);
+      const created = await this.#deps.upstream.createTask(body, request.signal);
       this.#deps.onCreated?.(created.taskId);
       return { taskId: created.taskId, providerRequestId: created.providerRequestId, userErrors: [] };
     } catch (error) {

@@ -8,10 +8,10 @@ import type { GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { exceedsVariableValues } from './count-variable-values.js';
 
-/** The refusal, also for the WebSocket path (there the `http` extension means nothing). */
-export function variablesTooLargeError(maxVariableValues: number): GraphQLError {
+/** The refusal; `http: false` for the WebSocket path, where an HTTP status means nothing. */
+export function variablesTooLargeError(maxVariableValues: number, http = true): GraphQLError {
   return createGraphQLError(`The variables hold more than ${maxVariableValues} values (list items, object fields and scalars).`, {
-    extensions: { code: 'VARIABLES_TOO_LARGE', maxVariableValues, http: { status: 400 } },
+    extensions: { code: 'VARIABLES_TOO_LARGE', maxVariableValues, ...(http ? { http: { status: 400 } } : {}) },
   });
 }
 

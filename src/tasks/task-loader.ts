@@ -5,7 +5,7 @@ import DataLoader from 'dataloader';
 import { DomainError } from '../domain-error.js';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
 import type { TaskReader } from './task-reader.js';
-import type { UnknownTaskReads } from './unknown-task-reads.js';
+import type { TokenBuckets } from '../token-buckets.js';
 
 function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
@@ -63,7 +63,7 @@ export function createTaskLoader(
  * Whether an upstream read of `id` may go ahead for `owner`: always for ids seen to exist (or
  * without a ration: signed ids are authentic); otherwise one token of the owner's ration.
  */
-export function unknownReadGate(tasks: TaskReader, ration: UnknownTaskReads | undefined, owner: string): (id: string) => Error | undefined {
+export function unknownReadGate(tasks: TaskReader, ration: TokenBuckets | undefined, owner: string): (id: string) => Error | undefined {
   return (id) => {
     if (!ration || tasks.isKnown(id) || tasks.cached(id) !== undefined) return undefined;
     const decision = ration.take(owner);

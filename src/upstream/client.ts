@@ -19,7 +19,7 @@ import { withRetries, type RetryPolicy } from './retry-policy.js';
 import { SecretScrubber } from './scrub.js';
 import { toTaskSnapshot, type RefusedVideoUrl, type TaskSnapshot } from './task-snapshot.js';
 import { UpstreamHealth } from './upstream-health.js';
-import { createTaskResponseSchema, errorBodySchema, taskResultSchema, type CreateTaskBody, type TaskResult } from './wire.js';
+import { createTaskResponseSchema, errorBodySchema, taskResultSchema, type TaskResult } from './wire.js';
 import { parseRetryAfter } from './retry-after.js';
 import type { UpstreamEndpoint, UpstreamObserver } from '../metrics.js';
 
@@ -94,15 +94,10 @@ export class UpstreamClient {
    * Starts a billed job. Retried only when the request provably never left this process
    * (connection refused, DNS, connect timeout): anything later could create a second video.
    */
-  async createTask(body: CreateTaskBody, signal?: AbortSignal): Promise<CreatedTask> {
-    return this.createTaskFromJson(Buffer.from(JSON.stringify(body)), signal);
-  }
-
-  /** The same, for a body already serialised (the create flow sizes and fingerprints those bytes). */
-  async createTaskFromJson(json: Buffer, signal?: AbortSignal): Promise<CreatedTask> {
+  async createTask(body: Buffer, signal?: AbortSignal): Promise<CreatedTask> {
     return this.#withinDeadline('create', signal, async (deadline) => {
       const response = await withRetries(
-        () => this.#send('POST', CREATE_PATH, json, deadline, 'create'),
+        () => this.#send('POST', CREATE_PATH, body, deadline, 'create'),
         this.#retryPolicy,
         deadline.signal,
         {
