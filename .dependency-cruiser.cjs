@@ -3,9 +3,10 @@
 //   → graphql-ws.ts, http/ (transports) → yoga.ts → schema/, plugins/, response-cache/
 //   → context.ts (per-request context) → create-video/, live/ → tasks/ (domain services)
 //   → upstream/, auth/ and the single-file infrastructure modules (config, logger, metrics,
-//     request-scope, redis-connection, read-body, token-buckets, domain-error, operation-deadline) at the bottom.
+//     request-scope, redis-connection, read-body, token-buckets, domain-error, operation-deadline,
+//     persisted-documents) at the bottom.
 // The simulator stands apart: only server.ts starts it. Type-only imports count too.
-const infra = '^src/(config|logger|metrics|request-scope|redis-connection|read-body|token-buckets|domain-error|operation-deadline)[.]ts$|^src/(auth|upstream)/';
+const infra = '^src/(config|logger|metrics|request-scope|redis-connection|read-body|token-buckets|domain-error|operation-deadline|persisted-documents)[.]ts$|^src/(auth|upstream)/';
 const domain = '^src/(create-video|live|tasks)/';
 const api = '^src/(schema|plugins|response-cache|http)/|^src/(context|yoga|graphql-ws|graphiql-examples)[.]ts$';
 const root = '^src/(main|server|gateway)[.]ts$';

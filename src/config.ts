@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseClientKeys, type ClientKey } from './auth/client-keys.js';
+import { parsePersistedDocuments } from './persisted-documents.js';
 
 const MiB = 1024 * 1024;
 
@@ -49,6 +50,35 @@ function httpUrl(fallback: string) {
     .default(fallback);
 }
 
+/**
+ * Where browsers reach the gateway (PUBLIC_URL): links handed to them are built on it, so it must be
+ * a plain absolute http(s) URL. A path prefix is kept (a proxy that strips it); unset or empty means
+ * "the address the gateway listens on", which only server.ts knows once it is bound.
+ */
+const publicUrl = z
+  .string()
+  .trim()
+  .optional()
+  .refine(
+    (value) => {
+      if (value === undefined || value === '') return true;
+      const url = parsedUrl(value);
+      return (
+        url !== undefined &&
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        url.search === '' &&
+        url.hash === '' &&
+        !value.includes('?') &&
+        !value.includes('#') &&
+        url.username === '' &&
+        url.password === ''
+      );
+    },
+    { error: 'must be an absolute http(s) URL without query, fragment or credentials, e.g. https://videos.example.com/gw' },
+  )
+  // Paths are joined onto it, so a trailing slash would double up.
+  .transform((value) => (value === undefined || value === '' ? undefined : value.replace(/\/+$/, '')));
+
 /** What ioredis can connect to: checked here, so a bad URL never reaches it (it would print the URL). */
 function isRedisUrl(value: string): boolean {
   const url = parsedUrl(value);
@@ -73,6 +103,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('0.0.0.0'),
   PORT: int(0, 65_535, 4000),
+  PUBLIC_URL: publicUrl,
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000),
   // Bounds on what one client can hold open (see README, "Limits").
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000, 4096),
@@ -114,6 +145,9 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().trim().optional(),
   GRAPHIQL_ENABLED: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  // Trusted documents: the operations a manifest holds (see README, "Persisted operations").
+  PERSISTED_DOCUMENTS_FILE: z.string().trim().optional(),
+  PERSISTED_DOCUMENTS_ALLOW_ARBITRARY: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 
   CREATE_RATE_LIMIT_PER_MINUTE: int(1, 100_000, 60),
   CREATE_RATE_LIMIT_BURST: int(1, 100_000, 30),
@@ -157,6 +191,12 @@ const envSchema = z.object({
   LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 100),
   LIVE_MAX_SUBSCRIPTIONS_PER_TENANT: int(1, 10_000_000, 1000),
   LIVE_MAX_POLLERS_PER_TENANT: int(1, 10_000_000, 500),
+  // Apollo's multipart subscriptions: an idle stream sends a `{}` part this often (Apollo Router: 5 s).
+  LIVE_MULTIPART_HEARTBEAT_MS: int(100, 60_000, 5_000),
+  // graphql-sse single-connection mode: streams one tenant (or caller address) may hold, reserved or
+  // open, and how long a reserved stream waits for its event stream before it is dropped.
+  LIVE_MAX_SSE_STREAMS_PER_TENANT: int(1, 10_000_000, 1000),
+  LIVE_SSE_STREAM_CONNECT_TIMEOUT_MS: int(100, 600_000, 10_000),
 
   SIMULATOR_HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('127.0.0.1'),
   SIMULATOR_PORT: int(0, 65_535, 4010),
@@ -206,6 +246,16 @@ export interface LiveConfig {
   maxPollersPerTenant: number;
 }
 
+/** The HTTP subscription transports besides Yoga's own SSE: Apollo's multipart, graphql-sse's single connection. */
+export interface StreamTransportsConfig {
+  /** Interval of the `{}` heartbeat parts of Apollo's multipart subscriptions. */
+  multipartHeartbeatMs: number;
+  /** graphql-sse single-connection streams (reserved or open) of one tenant (one caller address on an open gateway). */
+  maxSseStreamsPerTenant: number;
+  /** A reserved graphql-sse stream whose event stream has not connected within this is dropped. */
+  sseStreamConnectTimeoutMs: number;
+}
+
 export interface TaskCacheConfig {
   /** How long a non-terminal result may be served to queries; never longer than the shortest poll interval. */
   pendingTtlMs: number;
@@ -248,7 +298,7 @@ export interface GraphQLLimitsConfig {
 }
 
 export interface HttpExposureConfig {
-  /** Origins allowed by CORS; undefined means any (development only). */
+  /** Origins allowed by CORS; undefined means loopback origins only (development). */
   corsOrigins: string[] | undefined;
   graphiql: boolean;
   introspection: boolean;
@@ -288,11 +338,22 @@ export interface RedisConfig {
   commandTimeoutMs: number;
 }
 
+export interface PersistedDocumentsConfig {
+  /** PERSISTED_DOCUMENTS_FILE, for log lines. */
+  file: string;
+  /** Document id → document text, as graphql-codegen's client preset writes them. */
+  documents: Record<string, string>;
+  /** Whether operations sent as text still run; false: only the manifest's operations do. */
+  allowArbitrary: boolean;
+}
+
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
   host: string;
   port: number;
+  /** Where browsers reach this gateway (PUBLIC_URL, no trailing slash); undefined: the address it listens on. */
+  publicUrl: string | undefined;
   /** On shutdown, in-flight requests get this long to finish before their connections are cut. */
   shutdownGraceMs: number;
   http: HttpLimitsConfig;
@@ -309,8 +370,11 @@ export interface Config {
     requestMaxBodyBytes: number;
   };
   live: LiveConfig;
+  streams: StreamTransportsConfig;
   taskCache: TaskCacheConfig;
   simulator: SimulatorConfig;
+  /** Undefined: any operation may be sent as text (no manifest). */
+  persistedDocuments: PersistedDocumentsConfig | undefined;
 }
 
 /** Rules between settings, checked after each one is valid on its own. */
@@ -336,6 +400,26 @@ function crossCheck(e: Env, set: ReadonlySet<string>): string | undefined {
 }
 
 const ID_SECRET_MIN_LENGTH = 32;
+
+function loadPersistedDocuments(e: Env): PersistedDocumentsConfig | undefined {
+  if (!e.PERSISTED_DOCUMENTS_FILE) {
+    // Alone it would change nothing, so whoever set it expected a manifest that is not there.
+    if (e.PERSISTED_DOCUMENTS_ALLOW_ARBITRARY !== undefined) {
+      throw new ConfigError('Invalid configuration: PERSISTED_DOCUMENTS_ALLOW_ARBITRARY needs PERSISTED_DOCUMENTS_FILE (the manifest)');
+    }
+    return undefined;
+  }
+  const file = e.PERSISTED_DOCUMENTS_FILE;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`Invalid configuration: PERSISTED_DOCUMENTS_FILE cannot be read (${JSON.stringify(file)})`);
+  }
+  const parsed = parsePersistedDocuments(text);
+  if (!parsed.ok) throw new ConfigError(`Invalid configuration: PERSISTED_DOCUMENTS_FILE ${parsed.problem} (${JSON.stringify(file)})`);
+  return { file, documents: parsed.documents, allowArbitrary: e.PERSISTED_DOCUMENTS_ALLOW_ARBITRARY === 'true' };
+}
 
 function loadAuth(e: Env): AuthConfig {
   if (e.GATEWAY_API_KEYS !== undefined && e.GATEWAY_API_KEYS_FILE) {
@@ -390,11 +474,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   const wsUnauthenticatedMaxPayloadBytes = Math.min(e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES, wsMaxPayloadBytes);
   if (conflict !== undefined) throw new ConfigError(`Invalid configuration: ${conflict}`);
   const auth: AuthConfig = options.role === 'simulator' ? { clients: undefined, idSecret: undefined, metricsToken: undefined } : loadAuth(e);
+  const persistedDocuments = options.role === 'simulator' ? undefined : loadPersistedDocuments(e);
   return {
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
+    publicUrl: e.PUBLIC_URL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     http: {
       maxConnections: e.HTTP_MAX_CONNECTIONS,
@@ -406,6 +492,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       wsUnauthenticatedMaxPayloadBytes,
     },
     auth,
+    persistedDocuments,
     graphqlLimits: {
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxAliases: e.GRAPHQL_MAX_ALIASES,
@@ -427,7 +514,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
     exposure: {
-      // Unset: any origin in development, none in production. Set: exactly these.
+      // Unset: loopback origins (http://localhost:*) in development, none in production. Set: exactly these.
       corsOrigins:
         e.CORS_ORIGINS === undefined || e.CORS_ORIGINS === ''
           ? e.NODE_ENV === 'production'
@@ -465,6 +552,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       maxSubscriptionsPerConnection: e.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxSubscriptionsPerTenant: e.LIVE_MAX_SUBSCRIPTIONS_PER_TENANT,
       maxPollersPerTenant: e.LIVE_MAX_POLLERS_PER_TENANT,
+    },
+    streams: {
+      multipartHeartbeatMs: e.LIVE_MULTIPART_HEARTBEAT_MS,
+      maxSseStreamsPerTenant: e.LIVE_MAX_SSE_STREAMS_PER_TENANT,
+      sseStreamConnectTimeoutMs: e.LIVE_SSE_STREAM_CONNECT_TIMEOUT_MS,
     },
     taskCache: {
       pendingTtlMs: e.TASK_CACHE_PENDING_TTL_MS,

@@ -15,6 +15,7 @@ import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
 import { RedisIdempotencyStore } from './create-video/redis-idempotency-store.js';
 import { CachedResponses } from './response-cache/cached-responses.js';
 import { createGraphQLRequestHandler } from './http/graphql-request-handler.js';
+import type { ServeSimulatorVideo } from './http/simulator-video-route.js';
 import { soloPolling } from './live/poll-coordinator.js';
 import { RedisPollCoordinator } from './live/redis-poll-coordinator.js';
 import { RedisTaskCache } from './tasks/redis-task-cache.js';
@@ -25,6 +26,8 @@ import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { TokenBuckets } from './token-buckets.js';
 import { connectRedis } from './redis-connection.js';
+import { PersistedDocuments } from './persisted-documents.js';
+import type { TrustedDocuments } from './plugins/use-persisted-documents.js';
 import { createErrorMasker } from './schema/errors.js';
 import { schema } from './schema/index.js';
 import { UpstreamClient } from './upstream/client.js';
@@ -36,6 +39,8 @@ export interface Gateway {
   yoga: GatewayYoga;
   /** Undefined: an open gateway (no client keys). */
   keyring: ClientKeyring | undefined;
+  /** The trusted-documents manifest, for the WebSocket path too; undefined: none configured. */
+  persistedDocuments: TrustedDocuments | undefined;
   /** The node:http request handler (routes, keys, bodies, the response cache, then Yoga). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** From now on /ready answers 503: shutdown has begun. */
@@ -44,9 +49,21 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export function composeGateway(config: Config, logger: Logger, upstreamConfig: UpstreamConfig & { apiKey: string }): Gateway {
+/** When the embedded simulator stands in for the upstream: its videos are served on the gateway's port. */
+export interface EmbeddedSimulatorVideos {
+  serve: ServeSimulatorVideo;
+  /** The gateway's public origin (known once it listens): the simulator's links point there. */
+  publicOrigin: () => string;
+}
+
+export function composeGateway(
+  config: Config,
+  logger: Logger,
+  upstreamConfig: UpstreamConfig & { apiKey: string },
+  simulatorVideos?: EmbeddedSimulatorVideos,
+): Gateway {
   const metrics = new GatewayMetrics();
-  const upstream = new UpstreamClient(upstreamConfig, logger, metrics);
+  const upstream = new UpstreamClient(upstreamConfig, logger, metrics, { selfServedVideoOrigin: simulatorVideos?.publicOrigin });
 
   // Shared state: in this process, or in Redis when REDIS_URL is set so replicas share it.
   const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
@@ -113,8 +130,22 @@ export function composeGateway(config: Config, logger: Logger, upstreamConfig: U
   });
 
   let draining = false;
+  // Fires when shutdown begins, for the parts that must end what they hold open.
+  const shutdown = new AbortController();
+  // Trusted documents: the manifest config.ts has read and checked, indexed for lookups by id.
+  const manifest = config.persistedDocuments;
+  const persistedDocuments: TrustedDocuments | undefined = manifest
+    ? { documents: new PersistedDocuments(manifest.documents), allowArbitrary: manifest.allowArbitrary }
+    : undefined;
+  if (manifest) {
+    logger.info(
+      { file: manifest.file, documents: Object.keys(manifest.documents).length, allowArbitrary: manifest.allowArbitrary },
+      manifest.allowArbitrary ? 'persisted documents loaded; operations sent as text still run' : "trusted documents: only the manifest's operations run",
+    );
+  }
   const yoga = createGatewayYoga({
     config,
+    persistedDocuments,
     schema,
     context,
     maskError: createErrorMasker(logger),
@@ -123,6 +154,7 @@ export function composeGateway(config: Config, logger: Logger, upstreamConfig: U
     metrics,
     // Not ready while draining, nor while a configured Redis does not answer, nor while the upstream keeps timing out.
     isReady: () => !draining && (redis?.isReady() ?? true) && !upstream.isDegraded(),
+    shutdown: shutdown.signal,
   });
 
   const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
@@ -137,6 +169,7 @@ export function composeGateway(config: Config, logger: Logger, upstreamConfig: U
     corsOrigins: config.exposure.corsOrigins,
     graphiql: config.exposure.graphiql,
     maxVariableValues: config.graphqlLimits.maxVariableValues,
+    simulatorVideos: simulatorVideos?.serve,
   });
 
   return {
@@ -144,9 +177,11 @@ export function composeGateway(config: Config, logger: Logger, upstreamConfig: U
     live,
     yoga,
     keyring,
+    persistedDocuments,
     handle,
     startDraining() {
       draining = true;
+      shutdown.abort();
     },
     async close() {
       await pollCoordinator.close();

@@ -14,8 +14,10 @@ import { createGraphQLError } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { ClientKeyring } from './auth/client-keys.js';
 import { requestTarget } from './http/request-target.js';
+import { allowedOrigin } from './plugins/cors-policy.js';
 import { exceedsVariableValues } from './plugins/count-variable-values.js';
 import { withBoundedMessage } from './plugins/use-bounded-error-messages.js';
+import { resolvePersistedOperation, type TrustedDocuments } from './plugins/use-persisted-documents.js';
 import { queryTooLargeError, variablesTooLargeError } from './plugins/use-variable-limits.js';
 import type { Logger } from './logger.js';
 import type { Caller, GatewayYoga } from './yoga.js';
@@ -37,6 +39,10 @@ export interface GraphQLWebSocketOptions {
   maxSubscriptionsPerConnection: number;
   maxVariableValues: number;
   maxQueryChars: number;
+  /** The trusted-documents manifest; undefined: none configured. */
+  persistedDocuments: TrustedDocuments | undefined;
+  /** CORS_ORIGINS: the origins a browser page may open a socket from (undefined: loopback ones). */
+  corsOrigins: string[] | undefined;
   logger: Logger;
 }
 
@@ -55,6 +61,22 @@ function tooManySubscriptions(max: number): GraphQLError {
   });
 }
 
+/**
+ * A browser opens a WebSocket to any site without a preflight and sends its Origin; no CORS rule
+ * protects the socket. On an open gateway a page on another site could otherwise run mutations
+ * with the gateway's upstream credit, so a browser upgrade must come from an allowed origin or from
+ * the gateway's own. Other clients send no Origin.
+ */
+function originMayConnect(req: IncomingMessage, corsOrigins: string[] | undefined): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || allowedOrigin(origin, corsOrigins) !== undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 function refuseUpgrade(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
@@ -69,6 +91,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, option
     socket.on('error', () => socket.destroy());
     const found = requestTarget(req.url);
     if (found.kind !== 'found' || found.target.route !== 'graphql') return refuseUpgrade(socket, '404 Not Found');
+    if (!originMayConnect(req, options.corsOrigins)) return refuseUpgrade(socket, '403 Forbidden');
     const keyed = !keyring || keyring.tenantForAuthorization(req.headers.authorization) !== undefined;
     const wss = keyed || !untrusted ? trusted : untrusted;
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -95,13 +118,22 @@ export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, option
             return true;
           }
           const tenant = keyring.tenantForAuthorization(presentedAuthorization(ctx.connectionParams, ctx.extra.request.headers.authorization));
-          if (tenant === undefined) return false; // graphql-ws closes with 4403 Forbidden
+          if (tenant === undefined) {
+            // 4401 rather than graphql-ws's default 4403: clients retry 4403 ("might grant access
+            // after retry") for about 40 s before the app hears of it, and treat 4401 as final.
+            ctx.extra.socket.close(4401, 'UNAUTHENTICATED');
+            return false;
+          }
           (ctx.extra as ConnectionExtra).caller = { tenant, address };
           return true;
         },
-        onSubscribe: async (ctx, _id, params) => {
+        onSubscribe: async (ctx, _id, sent) => {
           // graphql-ws has already registered this operation, so the count includes it.
           if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) return [tooManySubscriptions(maxSubscriptionsPerConnection)];
+          // Persisted ids become the manifest's text here: Yoga's onParams, where HTTP does it, does not run for sockets.
+          const resolved = options.persistedDocuments ? resolvePersistedOperation(options.persistedDocuments, sent) : { ok: true as const, params: sent };
+          if (!resolved.ok) return [resolved.error];
+          const { params } = resolved;
           if (params.query.length > options.maxQueryChars) return [queryTooLargeError(options.maxQueryChars, false)];
           if (exceedsVariableValues(params.variables, maxVariableValues)) return [variablesTooLargeError(maxVariableValues, false)];
           const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

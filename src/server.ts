@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { composeGateway } from './gateway.js';
 import { attachGraphQLWebSocket } from './graphql-ws.js';
+import { answerClientError } from './http/client-error-answer.js';
+import { simulatorVideoBaseUrl } from './http/simulator-video-route.js';
 import type { TaskWatchHub } from './live/task-watch-hub.js';
 import type { Logger } from './logger.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
@@ -12,6 +14,8 @@ import { startSimulator, type Simulator } from './simulator/server.js';
 export interface RunningGateway {
   /** Base URL, e.g. http://127.0.0.1:4000 (GraphQL at `${url}/graphql`). */
   url: string;
+  /** Where browsers reach it: PUBLIC_URL, or else `url`. The embedded simulator's video links start with it. */
+  publicUrl: string;
   /** The embedded simulator, when the gateway runs without an upstream key. */
   simulator: Simulator | undefined;
   /** Shared pollers; exposed for tests. */
@@ -29,6 +33,9 @@ function displayHost(host: string): string {
 }
 
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  // Links handed to browsers are built on this: PUBLIC_URL, or else the address the gateway listens
+  // on, which with PORT=0 is known only once it is bound (no link is asked for before that).
+  let publicUrl = config.publicUrl;
   let simulator: Simulator | undefined;
   let upstreamConfig: Config['upstream'] & { apiKey: string };
   if (config.upstream.apiKey === undefined) {
@@ -37,6 +44,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       host: '127.0.0.1',
       port: 0,
       taskDurationMs: config.simulator.taskDurationMs,
+      // Its videos are served on the gateway's port and origin (the simulator's own is loopback only).
+      videoBaseUrl: () => simulatorVideoBaseUrl(publicUrl ?? ''),
     });
     upstreamConfig = { ...config.upstream, apiKey: simulator.apiKey, baseUrl: simulator.url };
     logger.warn(
@@ -48,8 +57,13 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.info({ upstreamBaseUrl: config.upstream.baseUrl }, 'using the real video service');
   }
 
-  const gateway = composeGateway(config, logger, upstreamConfig);
-  const { handle, live, yoga, keyring, upstream } = gateway;
+  const gateway = composeGateway(
+    config,
+    logger,
+    upstreamConfig,
+    simulator && { serve: simulator.serveVideo, publicOrigin: () => (publicUrl === undefined ? '' : new URL(publicUrl).origin) },
+  );
+  const { handle, live, yoga, keyring, upstream, persistedDocuments } = gateway;
   const server = createServer(
     {
       // A socket must send its headers this soon after it connects (idle sockets included), and its
@@ -71,6 +85,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   // Past the cap, new connections are closed at once: the process keeps file descriptors and memory
   // for the ones it serves.
   server.maxConnections = config.http.maxConnections;
+  // Requests Node's parser refuses (malformed, headers too large, too slow) get a coded JSON answer too.
+  server.on('clientError', answerClientError);
   const webSocket = attachGraphQLWebSocket(server, yoga, {
     keyring,
     maxPayloadBytes: config.http.wsMaxPayloadBytes,
@@ -78,6 +94,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
     maxVariableValues: config.graphqlLimits.maxVariableValues,
     maxQueryChars: config.graphqlLimits.maxQueryChars,
+    persistedDocuments,
+    corsOrigins: config.exposure.corsOrigins,
     logger,
   });
 
@@ -90,9 +108,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}`;
+  publicUrl ??= url;
 
   return {
     url,
+    publicUrl,
     simulator,
     live,
     async close() {

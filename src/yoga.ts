@@ -1,13 +1,10 @@
 // Builds the GraphQL server from what it is handed: the schema, the context factory, the error
 // masker and the settings. It imports no domain module and does not listen: the composition root
 // (gateway.ts) wires it, server.ts listens, and tests can call `yoga.fetch`.
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLSchema } from 'graphql';
 import { createYoga, useReadinessCheck, type MaskError, type YogaInitialContext, type YogaLogger } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { GRAPHIQL_DEFAULT_QUERY } from './graphiql-examples.js';
 import { allowedOrigin, EXPOSED_HEADERS } from './plugins/cors-policy.js';
 import type { CachedResponses, ResponseCacheSlot } from './response-cache/cached-responses.js';
 import type { Logger } from './logger.js';
@@ -15,14 +12,20 @@ import type { GatewayMetrics } from './metrics.js';
 import { createParseCaches } from './plugins/parse-caches.js';
 import { useAbuseLimits } from './plugins/use-abuse-limits.js';
 import { useBoundedErrorMessages } from './plugins/use-bounded-error-messages.js';
+import { useRefusalCodes } from './plugins/use-refusal-codes.js';
+import { useMutationPreflightGuard } from './plugins/use-mutation-preflight-guard.js';
 import { useNoProxyBuffering } from './plugins/use-no-proxy-buffering.js';
+import { useVaryOrigin } from './plugins/use-vary-origin.js';
 import { useOperationMetrics } from './plugins/use-operation-metrics.js';
 import { useParsedBody, type ParsedBodyContext } from './plugins/use-parsed-body.js';
+import { usePersistedDocuments, type TrustedDocuments } from './plugins/use-persisted-documents.js';
 import { useResponseCapture } from './response-cache/use-response-capture.js';
 import { useVariableLimits } from './plugins/use-variable-limits.js';
+import { useApolloMultipartSubscriptions } from './plugins/use-apollo-multipart-subscriptions.js';
+import { useGraphQLSSESingleConnection } from './plugins/use-graphql-sse-single-connection.js';
 
 export interface YogaParts {
-  config: Pick<Config, 'exposure' | 'graphqlLimits'>;
+  config: Pick<Config, 'exposure' | 'graphqlLimits' | 'streams'> & { http: Pick<Config['http'], 'maxConnections'> };
   schema: GraphQLSchema;
   /** Builds each operation's context from Yoga's initial context (request, server context). */
   context: (initial: YogaInitialContext & GatewayServerContext) => object;
@@ -32,7 +35,11 @@ export interface YogaParts {
   logger: Logger;
   /** False once shutdown has begun, so load balancers stop sending traffic. */
   isReady: () => boolean;
+  /** Fires when shutdown begins: streams that outlive their operations (graphql-sse's single connection) end. */
+  shutdown: AbortSignal;
   metrics: GatewayMetrics;
+  /** The trusted-documents manifest (PERSISTED_DOCUMENTS_FILE); undefined: none. */
+  persistedDocuments: TrustedDocuments | undefined;
 }
 
 /** Who is calling, once the HTTP layer (or the WebSocket handshake) has authenticated the request. */
@@ -71,16 +78,16 @@ export function createGatewayYoga(parts: YogaParts) {
     // isDev false: a developer's machine masks errors exactly like production does.
     maskedErrors: { maskError: parts.maskError, isDev: false },
     logging: toYogaLogger(logger),
-    graphiql: config.exposure.graphiql
-      ? { title: 'Reference-to-video gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY, subscriptionsProtocol: 'SSE' }
-      : false,
-    // GraphiQL served from this process, not from a CDN: it works offline and behind strict proxies.
-    renderGraphiQL,
+    // The HTTP layer serves GraphiQL (src/http/graphiql-page.ts): Yoga's own page inlines 9 MB.
+    graphiql: false,
     // Parsed documents are cached by query text: only sane lengths, bounded in bytes.
     parserAndValidationCache: createParseCaches(),
     // One operation per request: a batch would multiply every per-operation limit.
     batching: false,
-    // Listed origins only (any in development when none are listed); an unlisted one gets no CORS headers.
+    // The HTTP layer reads every body under REQUEST_MAX_BODY_BYTES; Yoga's own 25 MB check would
+    // refuse a larger configured limit.
+    maxRequestBodySize: false,
+    // Listed origins only (loopback ones in development when none are listed); an unlisted one gets no CORS headers.
     cors: (request) => {
       const origin = allowedOrigin(request.headers.get('origin'), config.exposure.corsOrigins);
       return origin === undefined ? false : { origin: [origin], credentials: false, exposedHeaders: EXPOSED_HEADERS };
@@ -91,14 +98,34 @@ export function createGatewayYoga(parts: YogaParts) {
     plugins: [
       useParsedBody(),
       useBoundedErrorMessages(),
+      // After useParsedBody: it sees which request parser was chosen. Every refusal gets a code.
+      useRefusalCodes(),
       useReadinessCheck({ endpoint: '/ready', check: () => isReady() }),
       useOperationMetrics(metrics),
-      // Yoga's CSRF guard: requests a browser could send without a preflight need this header.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      // CSRF: only mutations need a request that a browser cannot forge cross-site (README, "CSRF").
+      useMutationPreflightGuard(),
+      // Before anything reads the query: a persisted id becomes the manifest's text here.
+      ...usePersistedDocuments(parts.persistedDocuments),
       useVariableLimits(config.graphqlLimits.maxVariableValues, config.graphqlLimits.maxQueryChars),
       useAbuseLimits(config.graphqlLimits),
       ...(config.exposure.introspection ? [] : [useDisableIntrospection()]),
       useNoProxyBuffering(),
+      useVaryOrigin(),
+      // Apollo Client's HttpLink subscriptions (multipart/mixed; subscriptionSpec=1.0). After
+      // use-refusal-codes.ts: its result processor wins for the requests it takes.
+      useApolloMultipartSubscriptions({ heartbeatIntervalMs: config.streams.multipartHeartbeatMs, logger }),
+      // graphql-sse's single-connection mode (PUT/DELETE and token-bearing requests) on /graphql.
+      useGraphQLSSESingleConnection({
+        endpoint: '/graphql',
+        maxPerOwner: config.streams.maxSseStreamsPerTenant,
+        // Reservations are about to become connections: never more waiting than connections served.
+        maxPending: config.http.maxConnections,
+        connectTimeoutMs: config.streams.sseStreamConnectTimeoutMs,
+        maxVariableValues: config.graphqlLimits.maxVariableValues,
+        maxQueryChars: config.graphqlLimits.maxQueryChars,
+        shutdown: parts.shutdown,
+        logger,
+      }),
       ...(responses ? [useResponseCapture(responses)] : []),
     ],
   });

@@ -58,12 +58,6 @@ describe('operation limits', () => {
     expect(response.status).toBe(400);
   });
 
-  it('needs the CSRF header on requests a browser could send without a preflight', async () => {
-    const s = await stack();
-    const url = `${s.gateway.url}/graphql?query=${encodeURIComponent('{ __typename }')}`;
-    expect((await fetch(url, { headers: { accept: 'application/json' } })).status).toBe(403);
-    expect((await fetch(url, { headers: { accept: 'application/json', 'x-graphql-yoga-csrf': '1' } })).status).toBe(200);
-  });
 });
 
 describe('exposure', () => {

@@ -110,7 +110,7 @@ describe('task ownership', () => {
       client.subscribe({ query: '{ __typename }' }, { next: () => {}, error: resolve, complete: () => resolve('completed') });
     });
     await client.dispose();
-    expect((outcome as { code?: number }).code).toBe(4403);
+    expect(outcome).toMatchObject({ code: 4401, reason: 'UNAUTHENTICATED' });
   });
 
   it('forged ids read as null: re-signed with another secret, re-targeted to another tenant, non-canonical, garbage', async () => {

@@ -103,3 +103,40 @@ describe('loadConfig for the standalone simulator', () => {
     expect(loadConfig({ NODE_ENV: 'production' }, { role: 'simulator' }).simulator.port).toBe(4010);
   });
 });
+
+describe('PUBLIC_URL', () => {
+  it('is unset by default (the gateway then uses the address it listens on), and empty means unset', () => {
+    expect(loadConfig({}).publicUrl).toBeUndefined();
+    expect(loadConfig({ PUBLIC_URL: '  ' }).publicUrl).toBeUndefined();
+  });
+
+  it.each([
+    ['http://192.0.2.10:4000', 'http://192.0.2.10:4000'],
+    ['https://videos.example.com/', 'https://videos.example.com'],
+    ['https://example.com/gw//', 'https://example.com/gw'],
+    [' http://[::1]:4000/a/b ', 'http://[::1]:4000/a/b'],
+  ])('takes %j as %j (no trailing slash: paths are joined onto it)', (value, expected) => {
+    expect(loadConfig({ PUBLIC_URL: value }).publicUrl).toBe(expected);
+  });
+
+  it.each([
+    'localhost:4000',
+    'example.com/gw',
+    '/gw',
+    'ftp://example.com',
+    'https://example.com/gw?x=1',
+    'https://example.com/gw?',
+    'https://example.com/gw#top',
+    'https://user:hunter2-secret@example.com',
+  ])('refuses %j with a one-line message naming PUBLIC_URL, never echoing credentials', (value) => {
+    const attempt = () => loadConfig({ PUBLIC_URL: value });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/^Invalid configuration: PUBLIC_URL must be an absolute http\(s\) URL/);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+});

@@ -30,6 +30,7 @@ describe('npm start (src/main.ts)', () => {
     ['UPSTREAM_TIMEOUT_MS', '0'],
     ['UPSTREAM_BASE_URL', 'not a url'],
     ['NODE_ENV', 'production'], // production with no client keys refuses to run open
+    ['PUBLIC_URL', 'localhost:4000/videos?x=1'],
   ])('a bad %s stops the process with a one-line message naming it', async (name, value) => {
     const child = startMain({ [name]: value });
     const [stderr, [code]] = await Promise.all([collect(child.stderr), once(child, 'exit')]);
@@ -106,7 +107,12 @@ describe('npm start (src/main.ts)', () => {
     const read = await run('ReadTask');
     expect(read.errors).toBeUndefined();
     expect(read.data?.task).toMatchObject({ id: 'demo-succeeded', status: 'SUCCEEDED', isTerminal: true });
-    expect(read.data?.task.videos[0].url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/videos\//);
+    // Served by the gateway itself, on its own port: the simulator's loopback port stays private.
+    const videoUrl = read.data?.task.videos[0].url as string;
+    expect(videoUrl).toBe(url!.replace(/\/graphql$/, '/simulator/videos/demo-succeeded.mp4'));
+    const video = await fetch(videoUrl, { method: 'HEAD' });
+    expect(video.status).toBe(200);
+    expect(video.headers.get('content-type')).toBe('video/mp4');
     const watch = await fetch(url!, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },

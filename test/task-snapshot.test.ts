@@ -108,7 +108,7 @@ describe('toTaskSnapshot', () => {
         ],
       }),
       fetchedAt,
-      { upstreamOrigin: 'http://upstream.test:8080', onRefusedVideoUrl: (drop) => refused.push(drop) },
+      { trustedOrigins: ['http://upstream.test:8080'], onRefusedVideoUrl: (drop) => refused.push(drop) },
     );
     expect(task.videos.map((video) => video.url)).toEqual(['http://upstream.test:8080/v.mp4', 'https://cdn.example/v.mp4']);
     expect(refused).toEqual([

@@ -41,7 +41,10 @@ export async function forwardToYoga(
     throw error;
   } finally {
     // The signal also marks the end of the request, finished or not: per-request timers (the
-    // operation deadline) are cleared by it rather than left to run out.
-    controller.abort();
+    // operation deadline) are cleared by it rather than left to run out. A streamed body (SSE,
+    // multipart, graphql-sse) is still being piped when sendNodeResponse returns: the 'close'
+    // listener above fires the signal once it has ended, or once the client has gone. Firing it
+    // now would end graphql-sse's streams (it stops a stream when its request's signal fires).
+    if (res.writableEnded || !res.headersSent) controller.abort();
   }
 }

@@ -2,7 +2,9 @@
 // the client key for every request that can reach GraphQL, reads and parses POST bodies once under a
 // size limit, and answers a POSTed query whose exact response is cached before Yoga builds, parses,
 // validates or executes anything: that is what makes cached reads several times faster than the
-// framework floor. Everything else goes to Yoga as a Request built here.
+// framework floor. The GraphiQL page and its files (graphiql-page.ts, graphiql-assets.ts) are
+// answered here too, without a key and only when GraphiQL is enabled. Everything else goes to Yoga
+// as a Request built here.
 //
 // Not a side door: whatever must apply to every request (authentication and tenant scoping, limits,
 // request ids, metrics) belongs in this handler before the cache lookup, or in the cache key.
@@ -15,10 +17,14 @@ import type { Caller, GatewayServerContext, GatewayYoga } from '../yoga.js';
 import { cacheKey } from '../response-cache/cache-key.js';
 import type { CachedResponses, ResponseCacheSlot } from '../response-cache/cached-responses.js';
 import { allowedOrigin, EXPOSED_HEADERS } from '../plugins/cors-policy.js';
+import { STREAM_TOKEN_HEADER, streamTokenIn } from '../plugins/use-graphql-sse-single-connection.js';
 import { forwardToYoga } from './forward-to-yoga.js';
+import { createGraphiQLAssets } from './graphiql-assets.js';
+import { serveGraphiQLPage } from './graphiql-page.js';
 import { exceedsJsonValues, isJsonContentType, parseJsonBody } from './json-body.js';
 import { readBody } from '../read-body.js';
 import { requestTarget, type RequestTarget } from './request-target.js';
+import { serveSimulatorVideo, type ServeSimulatorVideo } from './simulator-video-route.js';
 
 export interface GraphQLRequestHandlerOptions {
   yoga: GatewayYoga;
@@ -36,6 +42,8 @@ export interface GraphQLRequestHandlerOptions {
   graphiql: boolean;
   /** GRAPHQL_MAX_VARIABLE_VALUES: a JSON body with far more values than this is not even parsed. */
   maxVariableValues: number;
+  /** The embedded simulator's videos; undefined (a real upstream): their path is not found. */
+  simulatorVideos?: ServeSimulatorVideo | undefined;
 }
 
 // Room besides the variables for the document (GraphQL Armor bounds its tokens) and a long prompt.
@@ -56,7 +64,12 @@ function writeJsonError(
   extensions: Record<string, unknown> = {},
 ): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  // A client that accepts the GraphQL-over-HTTP media type reads a non-2xx answer in it as a GraphQL
+  // response (Apollo Client then hands the app the coded errors, not an opaque server error).
+  const contentType = (res.req?.headers.accept ?? '').includes('application/graphql-response+json')
+    ? 'application/graphql-response+json; charset=utf-8'
+    : 'application/json; charset=utf-8';
+  res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -82,6 +95,8 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: 
 export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOptions) {
   const { yoga, responses, maxBodyBytes, keyring, metrics, metricsToken, corsOrigins, graphiql } = options;
   const maxJsonValues = options.maxVariableValues * JSON_VALUES_PER_VARIABLE_VALUE + JSON_VALUES_SLACK;
+  // GraphiQL's page and files exist only while GraphiQL is enabled; they are read on first use.
+  const graphiqlAssets = graphiql ? createGraphiQLAssets() : undefined;
 
   /** Who calls: the tenant of a valid key (null on an open gateway); undefined when the key is missing or wrong. */
   function authenticate(req: IncomingMessage): Caller | undefined {
@@ -97,8 +112,8 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
     if (req.method === 'OPTIONS') return forwardToYoga(yoga, req, res, { path: target.path, search: '' }, {});
     // The GraphiQL page holds nothing secret, and every operation it sends needs a key. The query
     // string is dropped, so this path can only ever render the page.
-    if (graphiql && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
-      return forwardToYoga(yoga, req, res, { path: target.path, search: '' }, {});
+    if (graphiqlAssets && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
+      return serveGraphiQLPage(res, graphiqlAssets);
     }
     const caller = authenticate(req);
     if (caller === undefined) {
@@ -118,8 +133,11 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
     // Other media types (forms, application/graphql) go to Yoga as bytes, under its own rules.
     if (!isJsonContentType(req.headers['content-type'])) return forwardToYoga(yoga, req, res, target, { caller }, read.body);
 
+    // An operation for a graphql-sse stream (single-connection mode): answered 202, its results go
+    // to the stream. Never a cache hit; the plugin reads the body itself, after the same checks.
+    const streamOperation = streamTokenIn(req.headers[STREAM_TOKEN_HEADER], target.search) !== undefined;
     let slot: ResponseCacheSlot | undefined;
-    if (responses) {
+    if (responses && !streamOperation) {
       const key = cacheKey(req, caller.tenant, read.body);
       const hit = responses.get(key);
       metrics.cacheLookup('response', hit !== undefined);
@@ -141,10 +159,18 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
         { maxVariableValues: options.maxVariableValues },
       );
     }
+    if (streamOperation) return forwardToYoga(yoga, req, res, target, { caller }, read.body);
     const parsed = parseJsonBody(read.body);
     if (!parsed.ok) return writeJsonError(res, 400, 'BAD_REQUEST', parsed.message, cors());
     const context: GatewayServerContext = slot ? { caller, responseCacheSlot: slot, parsedBody: parsed.value } : { caller, parsedBody: parsed.value };
     return forwardToYoga(yoga, req, res, target, context);
+  }
+
+  // GraphiQL's files hold nothing secret: no key, but only while GraphiQL is enabled.
+  async function serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const answer = graphiqlAssets ? await graphiqlAssets.serve(req, res, path) : 'not-found';
+    if (answer === 'not-found') return writeJsonError(res, 404, 'NOT_FOUND', 'Not found. GraphQL is served at /graphql.');
+    if (answer === 'method-not-allowed') return writeJsonError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET for GraphiQL files.', { allow: 'GET, HEAD' });
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -155,6 +181,12 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
     switch (target.route) {
       case 'graphql':
         return serveGraphQL(req, res, target);
+      case 'graphiql-asset':
+        return serveGraphiQLAsset(req, res, target.path);
+      // No key: a <video src> cannot send one (see simulator-video-route.ts for what the link exposes).
+      case 'simulator-video':
+        if (!options.simulatorVideos) return writeJsonError(res, 404, 'NOT_FOUND', 'Not found. GraphQL is served at /graphql.', corsHeaders(req, corsOrigins));
+        return serveSimulatorVideo(req, res, target.path, options.simulatorVideos, (status, code, message, headers) => writeJsonError(res, status, code, message, headers));
       case 'metrics':
         if (req.method !== 'GET') return writeJsonError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET for /metrics.', { allow: 'GET' });
         return serveMetrics(req, res, metrics, metricsToken);

@@ -3,7 +3,19 @@
 // that Yoga (or anyone) would normalise — `/graphql/`, `//graphql`, `/./graphql`, `/x/../graphql`,
 // `/graphql#x` — can never reach GraphQL past the key check. Such spellings are simply not found.
 
-export type Route = 'graphql' | 'health' | 'ready' | 'metrics';
+export type Route = 'graphql' | 'health' | 'ready' | 'metrics' | 'graphiql-asset' | 'simulator-video';
+
+/**
+ * GraphiQL's files (graphiql-assets.ts) live under this prefix. The whole path goes to that module,
+ * which answers only the exact paths of its own list: no path is ever mapped onto the disk.
+ */
+export const GRAPHIQL_ASSET_PREFIX = '/graphiql/';
+
+/**
+ * The embedded simulator's videos (http/simulator-video-route.ts) live under this prefix; that module
+ * answers only `<prefix><task id>.mp4`, and only while the embedded simulator runs.
+ */
+export const SIMULATOR_VIDEO_PREFIX = '/simulator/videos/';
 
 const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['/graphql', 'graphql'],
@@ -47,6 +59,8 @@ export function requestTarget(rawUrl: string | undefined): TargetResult {
   } else {
     return { kind: 'malformed' };
   }
-  const route = ROUTES.get(path);
+  const route =
+    ROUTES.get(path) ??
+    (path.startsWith(GRAPHIQL_ASSET_PREFIX) ? 'graphiql-asset' : path.startsWith(SIMULATOR_VIDEO_PREFIX) ? 'simulator-video' : undefined);
   return route === undefined ? { kind: 'not-found' } : { kind: 'found', target: { route, path, search } };
 }

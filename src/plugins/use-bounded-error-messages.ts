@@ -2,10 +2,8 @@
 // value \"…\"", "Int cannot represent non-integer value: \"…\""), whole: a 20 MB string where an
 // enum or a number belongs would come back in the answer, once or twice. This cuts long quoted
 // values, and long messages, in every error of an answer about to be written. Error answers never
-// echo much of what the client sent.
-//
-// It also gives a code to request errors that graphql-js leaves without one (variable coercion,
-// e.g. `resolution: "720p"`): every refusal carries a stable extensions.code.
+// echo much of what the client sent. (Codes for errors that come without one are given by
+// use-refusal-codes.ts.)
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
@@ -50,20 +48,9 @@ export function withBoundedMessage(error: GraphQLError): GraphQLError {
   return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: error.extensions });
 }
 
-/** A request error (no path: nothing ran) without a code is the client's: BAD_USER_INPUT. */
-function withCode(error: GraphQLError): GraphQLError {
-  if (error.path !== undefined || error.extensions.code !== undefined) return error;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
-  });
-}
-
 function bounded(result: ExecutionResult): ExecutionResult {
   if (!result.errors?.length) return result;
-  return { ...result, errors: result.errors.map((error) => (error instanceof GraphQLError ? withCode(withBoundedMessage(error)) : error)) };
+  return { ...result, errors: result.errors.map((error) => (error instanceof GraphQLError ? withBoundedMessage(error) : error)) };
 }
 
 export function useBoundedErrorMessages(): Plugin {

@@ -21,6 +21,18 @@ export interface SimulatorOptions {
   port?: number;
   /** Create -> SUCCEED, default 8000; 0 means succeed at once. */
   taskDurationMs?: number;
+  /**
+   * Where video links point: `${videoBaseUrl()}/<task id>.mp4`. Default: this simulator's own
+   * `/videos`. Read for every answer, so an embedding server can settle it once it knows its own
+   * address (it serves the videos through `serveVideo`).
+   */
+  videoBaseUrl?: () => string;
+}
+
+/** Why a video could not be served: the HTTP status, and headers that go with it (Content-Range on 416). */
+export interface VideoRefusal {
+  status: number;
+  headers: Record<string, string>;
 }
 
 export interface SimulatorStats {
@@ -46,6 +58,13 @@ export interface Simulator {
   createdTaskCount(): number;
   /** The JSON bodies of accepted creates, oldest first (the newest 100): to check what a client sent. */
   acceptedCreateBodies(): unknown[];
+  /**
+   * Answers a GET or HEAD for a finished task's video on another server's request (Range, HEAD and
+   * conditional requests as on `/videos/`), so the embedding server can serve the videos on its own
+   * port. The task id is still percent-encoded, as in the link. A refusal (404 for an unknown id or
+   * an unfinished task, 416, 500) is left to `onRefused`, which writes it in its own format.
+   */
+  serveVideo(req: IncomingMessage, res: ServerResponse, encodedTaskId: string, onRefused: (refusal: VideoRefusal) => void): void;
   /** Closes the server and any open sockets (held requests included), cancels pending delays. */
   close(): Promise<void>;
 }
@@ -77,7 +96,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     apiKey: options.apiKey,
     tasks,
     delays,
-    videoUrlFor: (taskId) => `${url}/videos/${encodeURIComponent(taskId)}.mp4`,
+    videoUrlFor: (taskId) => `${options.videoBaseUrl?.() ?? `${url}/videos`}/${encodeURIComponent(taskId)}.mp4`,
   });
   const server = createServer((req, res) => handler.handle(req, res));
 
@@ -107,6 +126,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     resetStats: () => handler.resetStats(),
     createdTaskCount: () => tasks.createdCount,
     acceptedCreateBodies: () => [...handler.acceptedCreateBodies],
+    serveVideo: (req, res, encodedTaskId, onRefused) => handler.serveVideo(req, res, encodedTaskId, onRefused),
     close() {
       closing ??= new Promise<void>((resolve) => {
         delays.cancelAll();
@@ -175,7 +195,7 @@ class SimulatorRequestHandler {
     const video = VIDEO_PATH.exec(path);
     if (video !== null) {
       if (method !== 'GET' && method !== 'HEAD') return writeReply(res, methodNotAllowed('GET, HEAD'));
-      return this.#video(req, res, video[1] ?? '');
+      return this.serveVideo(req, res, video[1] ?? '', (refusal) => writeReply(res, videoRefusalReply(refusal)));
     }
     if (path === FAULTS_PATH) {
       if (method === 'POST') return this.#injectFault(req, res);
@@ -275,19 +295,16 @@ class SimulatorRequestHandler {
   }
 
   // No auth, no faults: the URL models a signed download link, not an API call.
-  #video(req: IncomingMessage, res: ServerResponse, encodedTaskId: string): void {
+  serveVideo(req: IncomingMessage, res: ServerResponse, encodedTaskId: string, onRefused: (refusal: VideoRefusal) => void): void {
     this.stats.videoRequests += 1;
     let taskId: string;
     try {
       taskId = decodeURIComponent(encodedTaskId);
     } catch {
-      return writeReply(res, errorReply(404, 'NOT_FOUND', 'no video at this URL'));
+      return onRefused({ status: 404, headers: {} });
     }
-    if (!this.#deps.tasks.hasVideo(taskId)) return writeReply(res, errorReply(404, 'NOT_FOUND', 'no video for this task'));
-    sendSampleVideo(req, res, (error) => {
-      const reason = error.status === 416 ? 'RANGE_NOT_SATISFIABLE' : 'SIMULATOR_ERROR';
-      writeReply(res, errorReply(error.status, reason, 'cannot serve the video', error.headers));
-    });
+    if (!this.#deps.tasks.hasVideo(taskId)) return onRefused({ status: 404, headers: {} });
+    sendSampleVideo(req, res, onRefused);
   }
 
   async #injectFault(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -307,6 +324,12 @@ class SimulatorRequestHandler {
     this.faults.add(parsed.fault);
     writeReply(res, jsonReply(200, { queued: this.faults.size }));
   }
+}
+
+function videoRefusalReply({ status, headers }: VideoRefusal): CannedReply {
+  if (status === 404) return errorReply(404, 'NOT_FOUND', 'no video for this task');
+  const reason = status === 416 ? 'RANGE_NOT_SATISFIABLE' : 'SIMULATOR_ERROR';
+  return errorReply(status, reason, 'cannot serve the video', headers);
 }
 
 function methodNotAllowed(allowed: string): CannedReply {

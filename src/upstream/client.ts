@@ -52,6 +52,15 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+export interface UpstreamClientOptions {
+  /**
+   * Another origin whose plain-http video links are trusted: the gateway's own public origin, where the
+   * embedded simulator's videos are served. A function, because with PORT=0 it is known only once the
+   * gateway listens. Never set for a real upstream, whose links are https or on its own origin.
+   */
+  selfServedVideoOrigin?: () => string;
+}
+
 export class UpstreamClient {
   readonly #pool: Pool;
   readonly #basePath: string;
@@ -62,10 +71,11 @@ export class UpstreamClient {
   readonly #observer: UpstreamObserver | undefined;
   readonly #scrubber: SecretScrubber;
   readonly #health: UpstreamHealth;
-  /** Plain-http video links are trusted only from here (the embedded simulator serves its own). */
+  /** Plain-http video links are trusted only from here, and from `selfServedVideoOrigin`. */
   readonly #upstreamOrigin: string;
+  readonly #selfServedVideoOrigin: (() => string) | undefined;
 
-  constructor(config: UpstreamConfig & { apiKey: string }, logger: Logger, observer?: UpstreamObserver) {
+  constructor(config: UpstreamConfig & { apiKey: string }, logger: Logger, observer?: UpstreamObserver, options: UpstreamClientOptions = {}) {
     const base = new URL(config.baseUrl);
     this.#pool = new Pool(base.origin, {
       connections: config.maxConnections,
@@ -76,6 +86,7 @@ export class UpstreamClient {
     });
     this.#basePath = base.pathname.replace(/\/+$/, '');
     this.#upstreamOrigin = base.origin;
+    this.#selfServedVideoOrigin = options.selfServedVideoOrigin;
     this.#authorization = `Bearer ${config.apiKey}`;
     this.#scrubber = new SecretScrubber([config.apiKey]);
     this.#health = new UpstreamHealth({ degradedAfterTimeouts: config.degradedAfterTimeouts });
@@ -189,7 +200,7 @@ export class UpstreamClient {
     }
     let refusedUrls = 0;
     const snapshot = toTaskSnapshot(result, new Date(), {
-      upstreamOrigin: this.#upstreamOrigin,
+      trustedOrigins: this.#selfServedVideoOrigin ? [this.#upstreamOrigin, this.#selfServedVideoOrigin()] : [this.#upstreamOrigin],
       onRefusedVideoUrl: (refused: RefusedVideoUrl) => {
         refusedUrls += 1;
         // Scheme and host only: the rest of a signed URL carries tokens.

@@ -54,8 +54,8 @@ export interface RefusedVideoUrl {
 }
 
 export interface SnapshotOptions {
-  /** Origin of the configured upstream base URL: plain-http video links there are allowed. */
-  upstreamOrigin?: string;
+  /** Origins whose plain-http video links are allowed (the upstream base URL's; see video-url.ts). */
+  trustedOrigins?: readonly string[];
   /** Called for each video link dropped as unsafe. */
   onRefusedVideoUrl?: (refused: RefusedVideoUrl) => void;
 }
@@ -109,7 +109,7 @@ export function toTaskSnapshot(result: TaskResult, fetchedAt: Date, options: Sna
 
   const videos = (result.videos ?? []).flatMap((video): VideoSnapshot[] => {
     if (!video?.video_url) return [];
-    const verdict = checkVideoUrl(video.video_url, options.upstreamOrigin);
+    const verdict = checkVideoUrl(video.video_url, options.trustedOrigins ?? []);
     if (!verdict.ok) {
       options.onRefusedVideoUrl?.({ scheme: verdict.scheme, host: verdict.host, why: verdict.why });
       return [];

@@ -1,7 +1,8 @@
 // Which video links from the upstream may be handed to clients. A link is rendered by browsers and
-// fetched by servers, so only `https:` (any host: signed CDN URLs) or the upstream's own origin
-// (e.g. the embedded simulator's plain-http videos) pass. `javascript:`, `data:`, plain-http hosts
-// such as cloud metadata addresses, and anything unparseable are refused.
+// fetched by servers, so only `https:` (any host: signed CDN URLs) or an origin trusted by name pass:
+// the upstream's own, and with the embedded simulator the gateway's public origin, where that
+// simulator's plain-http videos are served. `javascript:`, `data:`, plain-http hosts such as cloud
+// metadata addresses, and anything unparseable are refused.
 
 export type VideoUrlVerdict =
   | { ok: true }
@@ -14,8 +15,8 @@ export type VideoUrlVerdict =
 // DNS names are at most 253 characters; anything longer is junk not worth a log line.
 const MAX_LOGGED_HOST_CHARS = 253;
 
-/** `upstreamOrigin`: the origin (scheme://host[:port]) of the configured upstream base URL, if any. */
-export function checkVideoUrl(raw: string, upstreamOrigin: string | undefined): VideoUrlVerdict {
+/** `trustedOrigins`: origins (scheme://host[:port]) whose plain-http links pass, e.g. the upstream base URL's. */
+export function checkVideoUrl(raw: string, trustedOrigins: readonly string[]): VideoUrlVerdict {
   let url: URL;
   try {
     url = new URL(raw);
@@ -28,6 +29,6 @@ export function checkVideoUrl(raw: string, upstreamOrigin: string | undefined): 
   // that only looks like https after cleaning is not passed on.
   if (/[\s\p{Cc}]/u.test(raw)) return { ok: false, scheme, host, why: 'white space or control characters' };
   if (scheme === 'https:' && url.hostname !== '') return { ok: true };
-  if (upstreamOrigin !== undefined && url.origin === upstreamOrigin) return { ok: true };
-  return { ok: false, scheme, host, why: 'neither https nor the upstream origin' };
+  if (trustedOrigins.includes(url.origin)) return { ok: true };
+  return { ok: false, scheme, host, why: 'neither https nor a trusted origin' };
 }
