@@ -1,18 +1,10 @@
 // Abusive operations are refused before they cost anything; production hides the schema; the
 // GraphQL-over-HTTP conformance audits pass.
 import { serverAudits } from 'graphql-http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { stackPerTest } from './support/stack.js';
 
-const stacks: Stack[] = [];
-afterEach(async () => {
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
-});
-async function stack(env: Record<string, string> = {}) {
-  const s = await startStack({ env });
-  stacks.push(s);
-  return s;
-}
+const stack = stackPerTest();
 
 describe('operation limits', () => {
   it('refuses 1,000 aliases of a real field with no upstream call', async () => {

@@ -1,20 +1,12 @@
 // Per-tenant create rate limits, the concurrent-create cap and Idempotency-Key, over real HTTP.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { stackPerTest, type Stack } from './support/stack.js';
 
 const SHOP = 'k-shop-0123456789abcdef';
 const STUDIO = 'k-studio-0123456789abcdef';
 const KEYS = { GATEWAY_API_KEYS: `shop:${SHOP},studio:${STUDIO}`, GATEWAY_ID_SECRET: 'i'.repeat(40) };
 
-const stacks: Stack[] = [];
-afterEach(async () => {
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
-});
-async function stack(env: Record<string, string>) {
-  const s = await startStack({ env, simulator: { taskDurationMs: 60_000 } });
-  stacks.push(s);
-  return s;
-}
+const stack = stackPerTest({ simulator: { taskDurationMs: 60_000 } });
 
 const CREATE = 'mutation($input: CreateReferenceVideoInput!) { createReferenceVideo(input: $input) { taskId userErrors { field code message } } }';
 const input = (prompt = '@1 waves') => ({ prompt, subjects: [{ id: '1', images: ['https://example.com/a.png'] }] });

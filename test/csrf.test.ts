@@ -2,18 +2,10 @@
 // special header, and no request a browser can send cross-site without a preflight (a form post, a
 // plain GET, a WebSocket from another site) can create a video.
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { stackPerTest } from './support/stack.js';
 
-const stacks: Stack[] = [];
-afterEach(async () => {
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
-});
-async function stack(env: Record<string, string> = {}) {
-  const s = await startStack({ env });
-  stacks.push(s);
-  return s;
-}
+const stack = stackPerTest();
 
 const CREATE = `mutation { createReferenceVideo(input: { prompt: "@1 waves", subjects: [{ id: "1", images: ["https://example.com/a.png"] }] }) { taskId } }`;
 const KEY = 'client-key-for-csrf-tests-0123456789';

@@ -1,7 +1,7 @@
 // Starts a real simulator and a real gateway on loopback (port 0) and talks to them over HTTP.
 // Every GraphQL response passes a leak check: the upstream key must never appear in it.
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
@@ -127,5 +127,21 @@ export function useStack(options: StackOptions = {}, { resetBetweenTests = true 
     },
     graphql: (query, variables) => current().graphql(query, variables),
     close: () => current().close(),
+  };
+}
+
+/**
+ * For suites whose tests each need their own settings: `stack(env)` starts a stack that is closed
+ * after the test that started it. `defaults` (env merged under each call's) apply to every stack.
+ */
+export function stackPerTest(defaults: StackOptions = {}): (env?: Record<string, string>, simulator?: StackOptions['simulator']) => Promise<Stack> {
+  const started: Stack[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((stack) => stack.close()));
+  });
+  return async (env = {}, simulator = {}) => {
+    const stack = await startStack({ env: { ...defaults.env, ...env }, simulator: { ...defaults.simulator, ...simulator } });
+    started.push(stack);
+    return stack;
   };
 }
