@@ -2,12 +2,13 @@
 //   main.ts → server.ts → gateway.ts (the one composition root)
 //   → graphql-ws.ts, http/ (transports) → yoga.ts → schema/, plugins/, response-cache/
 //   → context.ts (per-request context) → create-video/, live/ → tasks/ (domain services)
+//   → history/ (the durable task history, below every other domain service)
 //   → upstream/, auth/ and the single-file infrastructure modules (config, logger, metrics,
 //     request-scope, redis-connection, read-body, token-buckets, domain-error, operation-deadline,
 //     persisted-documents) at the bottom.
 // The simulator stands apart: only server.ts starts it. Type-only imports count too.
 const infra = '^src/(config|logger|metrics|request-scope|redis-connection|read-body|token-buckets|domain-error|operation-deadline|persisted-documents)[.]ts$|^src/(auth|upstream)/';
-const domain = '^src/(create-video|live|tasks)/';
+const domain = '^src/(create-video|live|tasks|history)/';
 const api = '^src/(schema|plugins|response-cache|http)/|^src/(context|yoga|graphql-ws|graphiql-examples)[.]ts$';
 const root = '^src/(main|server|gateway)[.]ts$';
 
@@ -36,6 +37,13 @@ module.exports = {
       to: { path: '^src/(live|create-video)/' },
     },
     {
+      name: 'history-below-the-other-domains',
+      severity: 'error',
+      comment: 'The task history is read and written by tasks, live updates and the create flow; it imports only infrastructure (task snapshot types, logger, config types).',
+      from: { path: '^src/history/' },
+      to: { path: '^src/', pathNot: `${infra}|^src/history/` },
+    },
+    {
       name: 'live-and-create-apart',
       severity: 'error',
       comment: 'Live updates and the create flow are separate features.',
@@ -55,6 +63,20 @@ module.exports = {
       comment: 'In-memory or Redis is decided in gateway.ts alone; everything else depends on the interfaces.',
       from: { pathNot: '^src/gateway[.]ts$' },
       to: { path: '^src/(tasks|create-video|live)/redis-' },
+    },
+    {
+      name: 'only-the-root-chooses-the-history-store',
+      severity: 'error',
+      comment: 'SQLite or PostgreSQL is decided in gateway.ts alone; everything else depends on the TaskHistory interface.',
+      from: { pathNot: '^src/(gateway[.]ts|history/)' },
+      to: { path: '^src/history/(open-task-history|sql-task-history|history-migrations)[.]ts$' },
+    },
+    {
+      name: 'sql-drivers-only-behind-the-history-store',
+      severity: 'error',
+      comment: 'Kysely, pg and better-sqlite3 are the SQL implementation\'s business.',
+      from: { pathNot: '^src/history/(open-task-history|sql-task-history|history-migrations)[.]ts$' },
+      to: { path: '(^|/)node_modules/(kysely|pg|better-sqlite3)/' },
     },
     {
       name: 'redis-only-behind-its-implementations',

@@ -93,6 +93,26 @@ function isRedisUrl(value: string): boolean {
   return true;
 }
 
+/**
+ * What the task history can connect to: a postgres:// or postgresql:// URL with a host (or a
+ * `host` parameter naming a socket folder) and a database. Checked here, so a bad URL stops the
+ * start with a line that never shows it (it may hold a password).
+ */
+function isPostgresUrl(value: string): boolean {
+  const url = parsedUrl(value);
+  if (url === undefined || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) return false;
+  if (url.hostname === '' && !url.searchParams.get('host')) return false;
+  if (!/^\/[^/]+$/.test(url.pathname)) return false;
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+    decodeURIComponent(url.pathname);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
 const optionalSecret = z
   .string()
   .optional()
@@ -165,6 +185,17 @@ const envSchema = z.object({
   REDIS_KEY_PREFIX: z.string().trim().regex(/^[A-Za-z0-9:_-]{1,64}$/, { error: 'must be 1-64 letters, digits, :, _ or -' }).default('vgw:'),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 1000),
   IDEMPOTENCY_WAIT_MS: int(0, 120_000, 10_000),
+
+  // The durable task history: a SQLite file under DATA_DIR, or PostgreSQL when DATABASE_URL is set.
+  DATA_DIR: z.string().trim().min(1, { error: 'must not be empty' }).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .refine((value) => value === undefined || value === '' || isPostgresUrl(value), {
+      error: 'must be a postgres:// or postgresql:// URL with a host and a database name, e.g. postgres://user:password@db.example.com:5432/gateway',
+    })
+    .transform((value) => (value === undefined || value === '' ? undefined : value)),
 
   IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
   // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
@@ -332,6 +363,14 @@ export interface HttpLimitsConfig {
   wsUnauthenticatedMaxPayloadBytes: number;
 }
 
+/** Where the durable task history lives. */
+export interface HistoryConfig {
+  /** The SQLite file goes here (created if missing) when `databaseUrl` is unset. */
+  dataDir: string;
+  /** A PostgreSQL URL (it may carry a password: never log it); undefined: SQLite under `dataDir`. */
+  databaseUrl: string | undefined;
+}
+
 export interface RedisConfig {
   url: string;
   keyPrefix: string;
@@ -362,6 +401,7 @@ export interface Config {
   createLimits: CreateLimitsConfig;
   /** Undefined: all shared state stays in this process's memory. */
   redis: RedisConfig | undefined;
+  history: HistoryConfig;
   exposure: HttpExposureConfig;
   upstream: UpstreamConfig;
   limits: {
@@ -464,7 +504,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     const name = String(issue?.path[0] ?? 'environment');
     const raw = env[name];
     // Never echo secrets back, even in an error message: nor a URL that may carry a password.
-    const shown = /KEY|SECRET|TOKEN|REDIS_URL/.test(name) || raw === undefined || raw.includes('@') ? '' : ` (got ${JSON.stringify(raw)})`;
+    const shown = /KEY|SECRET|TOKEN|REDIS_URL|DATABASE_URL/.test(name) || raw === undefined || raw.includes('@') ? '' : ` (got ${JSON.stringify(raw)})`;
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
@@ -513,6 +553,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,
     },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
+    history: { dataDir: e.DATA_DIR, databaseUrl: e.DATABASE_URL },
     exposure: {
       // Unset: loopback origins (http://localhost:*) in development, none in production. Set: exactly these.
       corsOrigins:

@@ -1,0 +1,177 @@
+// The task history on SQL: one query code (Kysely) over SQLite and PostgreSQL. Which one is the
+// caller's choice (open-task-history.ts, from DATABASE_URL); this file only builds the dialect for
+// the connection it is handed, brings the schema up to date and answers the TaskHistory calls.
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type ColumnType, type DialectAdapter, type ExpressionBuilder } from 'kysely';
+import type { Pool } from 'pg';
+import { isTerminalStatus, type TaskStatusValue } from '../upstream/task-snapshot.js';
+import { migrateHistory, type SqlFlavor } from './history-migrations.js';
+import type { HistoryOwner, HistoryPage, HistoryQuery, TaskHistory, TaskRecord } from './task-history.js';
+
+/** Epoch milliseconds; PostgreSQL's driver hands a bigint back as a string, SQLite as a number. */
+type EpochMs = ColumnType<number | string, number, number>;
+
+interface TaskHistoryTable {
+  owner: string;
+  task_id: string;
+  prompt: string;
+  created_at: EpochMs;
+  status: string;
+  updated_at: EpochMs;
+}
+
+interface HistoryTables {
+  task_history: TaskHistoryTable;
+}
+
+type TaskHistoryRow = {
+  [column in keyof TaskHistoryTable]: TaskHistoryTable[column] extends ColumnType<infer Selected, unknown, unknown> ? Selected : TaskHistoryTable[column];
+};
+
+/** The connection to build on: a better-sqlite3 database (pragmas already set) or a pg pool. */
+export type SqlConnection = { flavor: 'sqlite'; database: SqliteDatabase } | { flavor: 'postgres'; pool: Pool };
+
+const TERMINAL_STATUSES: readonly TaskStatusValue[] = ['SUCCEEDED', 'FAILED'];
+const KNOWN_STATUSES: ReadonlySet<string> = new Set<TaskStatusValue>(['QUEUED', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'UNKNOWN']);
+
+/**
+ * SQLite runs DDL inside transactions, but Kysely's adapter says it does not, so its migrator would
+ * run each migration statement by statement: a crash between two of them would leave a table
+ * without its index and a migration that fails on every later start. Saying so lets each migration
+ * commit whole, with its bookkeeping row.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+function toTaskStatus(value: string): TaskStatusValue {
+  // A status this version does not know (written by a newer one) reads as UNKNOWN, never as a lie.
+  return KNOWN_STATUSES.has(value) ? (value as TaskStatusValue) : 'UNKNOWN';
+}
+
+function toTaskRecord(row: TaskHistoryRow): TaskRecord {
+  return {
+    owner: row.owner,
+    taskId: row.task_id,
+    prompt: row.prompt,
+    createdAt: new Date(Number(row.created_at)),
+    status: toTaskStatus(row.status),
+    updatedAt: new Date(Number(row.updated_at)),
+  };
+}
+
+/** The rows of `owner` with one of `statuses` (all rows when there are none). */
+function ownerMatches(owner: HistoryOwner, statuses: readonly TaskStatusValue[] | undefined) {
+  return (eb: ExpressionBuilder<HistoryTables, 'task_history'>) =>
+    statuses === undefined || statuses.length === 0 ? eb('owner', '=', owner) : eb.and([eb('owner', '=', owner), eb('status', 'in', statuses)]);
+}
+
+export class SqlTaskHistory implements TaskHistory {
+  readonly #db: Kysely<HistoryTables>;
+
+  constructor(db: Kysely<HistoryTables>) {
+    this.#db = db;
+  }
+
+  async record(entry: { owner: HistoryOwner; taskId: string; prompt: string; createdAt: Date }): Promise<void> {
+    const at = entry.createdAt.getTime();
+    // One autocommitted statement: when it resolves, the row is committed (and, with the settings
+    // open-task-history.ts uses, on disk).
+    await this.#db
+      .insertInto('task_history')
+      .values({ owner: entry.owner, task_id: entry.taskId, prompt: entry.prompt, created_at: at, status: 'QUEUED', updated_at: at })
+      .onConflict((conflict) => conflict.columns(['owner', 'task_id']).doNothing())
+      .execute();
+  }
+
+  async getMany(owner: HistoryOwner, taskIds: readonly string[]): Promise<Map<string, TaskRecord>> {
+    const found = new Map<string, TaskRecord>();
+    const wanted = [...new Set(taskIds)];
+    if (wanted.length === 0) return found;
+    const rows = await this.#db.selectFrom('task_history').selectAll().where('owner', '=', owner).where('task_id', 'in', wanted).execute();
+    for (const row of rows) found.set(row.task_id, toTaskRecord(row));
+    return found;
+  }
+
+  async list(owner: HistoryOwner, query: HistoryQuery): Promise<HistoryPage> {
+    const matching = ownerMatches(owner, query.statuses);
+    const after = query.after;
+    // PostgreSQL would refuse a fractional bigint where SQLite would compare it: refuse it on both.
+    if (after !== undefined && !Number.isSafeInteger(after.createdAtMs)) throw new RangeError('a history cursor needs whole epoch milliseconds');
+    const matchingRows = this.#db.selectFrom('task_history').selectAll().where(matching);
+    const page = (
+      after === undefined
+        ? matchingRows
+        : // Keyset pagination: strictly after the cursor in (created_at, task_id) descending order,
+          // a range on the index rather than an offset that rereads every earlier page.
+          matchingRows.where((eb) => eb(eb.refTuple('created_at', 'task_id'), '<', eb.tuple(after.createdAtMs, after.taskId)))
+    )
+      .orderBy('created_at', 'desc')
+      .orderBy('task_id', 'desc')
+      // One row more than asked says whether another page follows, without a second query.
+      .limit(query.first + 1)
+      .execute();
+    const count = this.#db
+      .selectFrom('task_history')
+      .select((eb) => eb.fn.countAll<number | string>().as('total'))
+      .where(matching)
+      .executeTakeFirstOrThrow();
+    const [rows, { total }] = await Promise.all([page, count]);
+    return {
+      records: rows.slice(0, query.first).map(toTaskRecord),
+      hasNextPage: rows.length > query.first,
+      totalCount: Number(total),
+    };
+  }
+
+  async noteStatus(taskId: string, status: TaskStatusValue, at: Date): Promise<void> {
+    const atMs = at.getTime();
+    await this.#db
+      .updateTable('task_history')
+      .set({ status, updated_at: atMs })
+      .where('task_id', '=', taskId)
+      // Unchanged: no write at all (a poller may note every read).
+      .where('status', '<>', status)
+      // A terminal status is final.
+      .where('status', 'not in', TERMINAL_STATUSES)
+      // Reads can land out of order: an older read must not overwrite a newer one, except that a
+      // terminal status wins whenever it was read (the task cannot have left it since).
+      .$if(!isTerminalStatus(status), (update) => update.where('updated_at', '<=', atMs))
+      .execute();
+  }
+
+  async delete(owner: HistoryOwner, taskId: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('task_history').where('owner', '=', owner).where('task_id', '=', taskId).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async close(): Promise<void> {
+    // Closes the SQLite file (checkpointing its WAL) or ends the pool's connections.
+    await this.#db.destroy();
+  }
+}
+
+/**
+ * The history on this connection, its schema brought up to date first. The connection is the
+ * history's from then on: `close()` closes it.
+ */
+export async function openSqlTaskHistory(connection: SqlConnection): Promise<SqlTaskHistory> {
+  const dialect =
+    connection.flavor === 'sqlite' ? new TransactionalDdlSqliteDialect({ database: connection.database }) : new PostgresDialect({ pool: connection.pool });
+  const db = new Kysely<HistoryTables>({ dialect });
+  try {
+    await migrateHistory(db, connection.flavor satisfies SqlFlavor);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return new SqlTaskHistory(db);
+}
