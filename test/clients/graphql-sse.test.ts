@@ -208,8 +208,10 @@ describe('graphql-sse single-connection protocol, bounds and codes', () => {
   afterEach(async () => {
     opened?.closeAll();
     opened = undefined;
-    // Streams held by a test are released once their connections have closed.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Streams held by a test are released once their connections have closed, and a reservation
+    // never opened only when LIVE_SSE_STREAM_CONNECT_TIMEOUT_MS (400 ms) has passed: the next test
+    // must not find the caller's 2 places still taken.
+    await new Promise((resolve) => setTimeout(resolve, 600));
   });
 
   it('a token nobody reserved: STREAM_NOT_FOUND, whatever the request', async () => {
