@@ -5,6 +5,9 @@ import type DataLoader from 'dataloader';
 import type { TaskIdCodec } from './auth/task-ids.js';
 import type { TaskCacheConfig } from './config.js';
 import type { CreateVideoService } from './create-video/create-video-service.js';
+import { CallerHistory, historyOwnerOf } from './history/caller-history.js';
+import type { TaskHistory } from './history/task-history.js';
+import type { Logger } from './logger.js';
 import { ResponseLifetime } from './response-cache/response-lifetime.js';
 import { createTaskLoader, unknownReadGate } from './tasks/task-loader.js';
 import type { TaskReader } from './tasks/task-reader.js';
@@ -30,6 +33,8 @@ export interface GatewayContext {
   taskLoader: DataLoader<string, TaskSnapshot | null>;
   /** Shared pollers for subscriptions; events never go through the per-request loader. */
   live: TaskUpdateSource;
+  /** The caller's task history: the tenant's, or the shared one on an open gateway. */
+  history: CallerHistory;
   /** How long this response may be reused by the response cache. */
   responseLifetime: ResponseLifetime;
   /** Read lazily: creating a request's AbortSignal costs, and cached answers never need one. */
@@ -50,6 +55,10 @@ export interface ContextDependencies {
   operationDeadlineMs: number;
   /** Undefined where ids are signed (authentic by construction): every read may go ahead. */
   unknownIdReads: TokenBuckets | undefined;
+  /** The durable record of the tasks this gateway created. */
+  history: TaskHistory;
+  /** Where history failures are logged (clients see HISTORY_UNAVAILABLE). */
+  logger: Logger;
 }
 
 /**
@@ -78,8 +87,9 @@ export function createContextFactory(deps: ContextDependencies) {
     const responseLifetime = new ResponseLifetime(deps.taskCache);
     const owner = ownerOf(initial.caller);
     const admitRead = unknownReadGate(deps.tasks, deps.unknownIdReads, owner);
+    const tenant = initial.caller?.tenant ?? null;
     return {
-      tenant: initial.caller?.tenant ?? null,
+      tenant,
       owner,
       admitRead,
       ids: deps.ids,
@@ -91,6 +101,13 @@ export function createContextFactory(deps: ContextDependencies) {
         admit: admitRead,
       }),
       live: deps.live,
+      history: new CallerHistory(deps.history, historyOwnerOf(tenant), deps.logger, {
+        onRead: () => responseLifetime.forbidReuse(),
+        // Listed tasks were created by this gateway: reading them is not a guess at an id.
+        onListed: (taskIds) => {
+          for (const id of taskIds) deps.tasks.noteExists(id);
+        },
+      }),
       responseLifetime,
       get signal() {
         return getSignal();

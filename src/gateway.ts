@@ -1,8 +1,8 @@
 // The composition root: builds every part of the gateway from config, and wires them. Where state
-// lives (this process, or Redis for many replicas), which ids callers see, the task readers, live
-// updates, the create service, the context factory, Yoga and the HTTP handler are all decided
-// here and nowhere else; every other module depends on what it is handed. It does not listen:
-// server.ts does.
+// lives (this process, or Redis for many replicas), where the task history is kept (SQLite or
+// PostgreSQL), which ids callers see, the task readers, live updates, the create service, the
+// context factory, Yoga and the HTTP handler are all decided here and nowhere else; every other
+// module depends on what it is handed. It does not listen: server.ts does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClientKeyring } from './auth/client-keys.js';
 import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
@@ -13,6 +13,8 @@ import { LocalTokenBuckets, RedisTokenBuckets } from './create-video/create-rate
 import { CreateVideoService } from './create-video/create-video-service.js';
 import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
 import { RedisIdempotencyStore } from './create-video/redis-idempotency-store.js';
+import { openTaskHistory } from './history/open-task-history.js';
+import { TaskStatusNotes } from './history/task-status-notes.js';
 import { CachedResponses } from './response-cache/cached-responses.js';
 import { createGraphQLRequestHandler } from './http/graphql-request-handler.js';
 import type { ServeSimulatorVideo } from './http/simulator-video-route.js';
@@ -45,7 +47,7 @@ export interface Gateway {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** From now on /ready answers 503: shutdown has begun. */
   startDraining(): void;
-  /** Stops pollers' leases and the Redis connection (after the server has stopped). */
+  /** Stops pollers' leases, the Redis connection and the task history (after the server has stopped). */
   close(): Promise<void>;
 }
 
@@ -56,12 +58,15 @@ export interface EmbeddedSimulatorVideos {
   publicOrigin: () => string;
 }
 
-export function composeGateway(
+export async function composeGateway(
   config: Config,
   logger: Logger,
   upstreamConfig: UpstreamConfig & { apiKey: string },
   simulatorVideos?: EmbeddedSimulatorVideos,
-): Gateway {
+): Promise<Gateway> {
+  // First, before anything holds a connection: a history that cannot open stops the start.
+  const history = await openTaskHistory({ ...config.history, logger });
+  const statusNotes = new TaskStatusNotes(history, logger);
   const metrics = new GatewayMetrics();
   const upstream = new UpstreamClient(upstreamConfig, logger, metrics, { selfServedVideoOrigin: simulatorVideos?.publicOrigin });
 
@@ -73,6 +78,8 @@ export function composeGateway(
     upstream,
     taskCache,
     redis && config.taskCache.maxEntries > 0 ? new RedisTaskCache(redis, config.taskCache, logger) : undefined,
+    // Every upstream read notes the task's status in the history (never waiting for it).
+    (snapshot) => statusNotes.note(snapshot),
   );
   // A lease lasts one capped poll interval: a dead holder's task is taken over within about two.
   const pollCoordinator = redis ? new RedisPollCoordinator(redis, config.live.pollMaxIntervalMs, logger) : soloPolling;
@@ -107,6 +114,8 @@ export function composeGateway(
     admission,
     idempotency,
     limits: { imageMaxDecodedBytes: config.limits.imageMaxDecodedBytes, createMaxBodyBytes: config.limits.createMaxBodyBytes },
+    history,
+    logger,
     onCreated: (taskId) => tasks.noteExists(taskId),
   });
 
@@ -127,6 +136,8 @@ export function composeGateway(
     tasks,
     live,
     taskCache: config.taskCache,
+    history,
+    logger,
   });
 
   let draining = false;
@@ -186,6 +197,9 @@ export function composeGateway(
     async close() {
       await pollCoordinator.close();
       await redis?.close();
+      // Status notes still being written land before the store closes.
+      await statusNotes.settled();
+      await history.close();
     },
   };
 }

@@ -17,7 +17,7 @@ export interface LiveGauges {
 }
 
 /** The root fields an operation may start from; anything else is counted as "other". */
-const KNOWN_OPERATIONS = new Set(['task', 'tasks', 'createReferenceVideo', 'taskUpdates', 'introspection']);
+const KNOWN_OPERATIONS = new Set(['task', 'tasks', 'node', 'myTasks', 'createReferenceVideo', 'deleteTask', 'taskUpdates', 'introspection']);
 
 export function operationLabel(rootFields: readonly string[]): string {
   if (rootFields.length > 0 && rootFields.every((field) => field.startsWith('__'))) return 'introspection';

@@ -57,12 +57,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger.info({ upstreamBaseUrl: config.upstream.baseUrl }, 'using the real video service');
   }
 
-  const gateway = composeGateway(
+  const gateway = await composeGateway(
     config,
     logger,
     upstreamConfig,
     simulator && { serve: simulator.serveVideo, publicOrigin: () => (publicUrl === undefined ? '' : new URL(publicUrl).origin) },
-  );
+  ).catch(async (error: unknown) => {
+    // The task history could not open: nothing else holds on, but the simulator already listens.
+    await simulator?.close();
+    throw error;
+  });
   const { handle, live, yoga, keyring, upstream, persistedDocuments } = gateway;
   const server = createServer(
     {

@@ -7,6 +7,7 @@ import { createLogger } from '../src/logger.js';
 import { startGateway } from '../src/server.js';
 import { SignedTaskIds } from '../src/auth/task-ids.js';
 import { startStack, UPSTREAM_TEST_KEY, type Stack } from './support/stack.js';
+import { dataDirForThisTest } from './support/data-dir.js';
 
 const SHOP_KEY = 'k-shop-0123456789abcdef';
 const SHOP_KEY_2 = 'k-shop-rotated-fedcba9876543210';
@@ -141,6 +142,7 @@ describe('task ownership', () => {
       UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
       UPSTREAM_BASE_URL: stack.simulator.url,
       SHUTDOWN_GRACE_MS: '500',
+      DATA_DIR: dataDirForThisTest(),
       ...AUTH_ENV,
     });
     const restarted = await startGateway(config, createLogger(config));

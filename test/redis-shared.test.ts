@@ -7,6 +7,7 @@ import { startGateway, type RunningGateway } from '../src/server.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { redisAvailableOrExplain, RedisProxy, TEST_REDIS_URL, testKeyPrefix } from './support/redis.js';
 import { UPSTREAM_TEST_KEY } from './support/stack.js';
+import { dataDirForThisTest } from './support/data-dir.js';
 
 const runs = await redisAvailableOrExplain('Redis shared-state suite');
 
@@ -33,6 +34,7 @@ async function replica(env: Record<string, string>): Promise<RunningGateway> {
     UPSTREAM_BASE_URL: simulator.url,
     SHUTDOWN_GRACE_MS: '500',
     TASK_CACHE_MAX_ENTRIES: '0',
+    DATA_DIR: dataDirForThisTest(),
     ...env,
   });
   const gateway = await startGateway(config, createLogger(config));

@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { useStack } from './support/stack.js';
+import { dataDirForThisTest } from './support/data-dir.js';
 
 const SAMPLE_VIDEO = new URL('../src/simulator/assets/sample.mp4', import.meta.url);
 const CLIENT_KEY = 'k-simulator-videos-0123456789';
@@ -27,6 +28,7 @@ async function startEmbedded(env: Record<string, string> = {}): Promise<RunningG
     SHUTDOWN_GRACE_MS: '200',
     // Tasks finish at once: the tests are about their videos, not their progress.
     SIMULATOR_TASK_DURATION_MS: '0',
+    DATA_DIR: dataDirForThisTest(),
     ...env,
   });
   const gateway = await startGateway(config, createLogger(config));

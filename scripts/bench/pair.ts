@@ -1,5 +1,8 @@
 // The processes every benchmark scenario talks to: a simulator child and gateway children pointed
 // at it, configured as in production (every request authenticated, ids signed).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request, type Agent } from 'undici';
 import { startChild, type Child } from './processes.js';
 
@@ -26,11 +29,15 @@ export function startSimulatorChild(taskDurationMs: number): Promise<Child> {
   return startChild('src/simulator/main.ts', { SIMULATOR_PORT: '0', SIMULATOR_API_KEY: SIM_KEY, SIMULATOR_TASK_DURATION_MS: String(taskDurationMs) }, URL_IN_LOG);
 }
 
-/** A gateway with its default settings except `env`; its URL is the GraphQL endpoint. `nodeArgs`: extra Node flags. */
+/**
+ * A gateway with its default settings except `env`; its URL is the GraphQL endpoint. `nodeArgs`:
+ * extra Node flags. Each gets its own task history (a temp DATA_DIR), never the checkout's ./data.
+ */
 export function startGatewayChild(simulatorUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gateway-bench-'));
   return startChild(
     'src/main.ts',
-    { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', UPSTREAM_API_KEY: SIM_KEY, UPSTREAM_BASE_URL: simulatorUrl, ...GATEWAY_AUTH, ...env },
+    { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', UPSTREAM_API_KEY: SIM_KEY, UPSTREAM_BASE_URL: simulatorUrl, DATA_DIR: dataDir, ...GATEWAY_AUTH, ...env },
     /"url":"(http:\/\/127\.0\.0\.1:\d+\/graphql)"/,
     nodeArgs,
   );

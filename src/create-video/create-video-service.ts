@@ -1,10 +1,13 @@
 // The create flow, built once: validate, build the upstream body (serialised once: its size check,
 // its Idempotency-Key fingerprint and the upstream request all use the same bytes), honour an
-// Idempotency-Key, admit it under the tenant's limits, start the billed task. Everything that is
-// the caller's fault comes back as userErrors; nothing is sent upstream unless all is well. Other
-// refusals are DomainErrors with stable codes.
+// Idempotency-Key, admit it under the tenant's limits, start the billed task, and write it into the
+// task history before answering. Everything that is the caller's fault comes back as userErrors;
+// nothing is sent upstream unless all is well. Other refusals are DomainErrors with stable codes.
 import { createHash } from 'node:crypto';
 import { DomainError } from '../domain-error.js';
+import { historyOwnerOf } from '../history/caller-history.js';
+import type { TaskHistory } from '../history/task-history.js';
+import type { Logger } from '../logger.js';
 import { UpstreamError, UpstreamInputRejectedError } from '../upstream/errors.js';
 import type { CreatedTask } from '../upstream/client.js';
 import type { CreateAdmission } from './create-admission.js';
@@ -24,6 +27,10 @@ export interface CreateVideoServiceDependencies {
   admission: CreateAdmission;
   idempotency: IdempotencyStore;
   limits: ValidationLimits & { createMaxBodyBytes: number };
+  /** Every task started is recorded here before its id is handed out. */
+  history: Pick<TaskHistory, 'record'>;
+  /** Where a task that could not be recorded is logged (with its upstream id, for reconciling). */
+  logger: Logger;
   /** Told about every task started, so reading it back is not a guess (see unknownReadGate). */
   onCreated?: (taskId: string) => void;
 }
@@ -70,12 +77,6 @@ function outcomeUnknown(error: unknown): boolean {
   if (!(error instanceof UpstreamError)) return true;
   if (error.neverSent) return false;
   return error.status === undefined || (error.status >= 200 && error.status < 300);
-}
-
-function replay(outcome: CreateOutcome): CreatePayloadValue {
-  if (outcome.kind === 'created') return outcome.payload;
-  // Same answer as the first time: a retry must not risk a second billed video.
-  throw new DomainError(outcome.error.code, outcome.error.message);
 }
 
 /** The error a replay repeats: the upstream failure's own code, or plainly "unknown outcome". */
@@ -126,7 +127,13 @@ export class CreateVideoService {
         },
       ]);
     }
-    if (key === undefined) return this.#start(body, request);
+    // When the gateway accepted the create: the history record's createdAt.
+    const acceptedAt = new Date();
+    if (key === undefined) {
+      const payload = await this.#start(body, request);
+      if (payload.taskId !== null) await this.#record(request, payload.taskId, input.prompt, acceptedAt);
+      return payload;
+    }
 
     const claim = await idempotency.claim(request.tenant, key, fingerprintOf(body));
     if (claim.kind === 'mismatch') {
@@ -134,7 +141,7 @@ export class CreateVideoService {
         { field: null, code: 'IDEMPOTENCY_KEY_REUSED', message: 'This Idempotency-Key was already used with different input; use a new key.' },
       ]);
     }
-    if (claim.kind === 'replay') return replay(claim.outcome);
+    if (claim.kind === 'replay') return this.#replay(claim.outcome, request, input.prompt);
     if (claim.kind === 'in-progress') {
       throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress; retry shortly.', {
         retryAfterSeconds: claim.retryAfterSeconds,
@@ -152,9 +159,52 @@ export class CreateVideoService {
       throw error;
     }
     // A refusal with an error body (userErrors) frees the key: fixing the input and retrying is fine.
-    if (payload.taskId === null) await claim.free();
-    else await claim.settle({ kind: 'created', payload });
+    if (payload.taskId === null) {
+      await claim.free();
+      return payload;
+    }
+    try {
+      await this.#record(request, payload.taskId, input.prompt, acceptedAt);
+    } finally {
+      // Settled as created even when the record failed: a replay writes the record again and only
+      // then hands out the id, and never starts a second video.
+      await claim.settle({ kind: 'created', payload, acceptedAtMs: acceptedAt.getTime() });
+    }
     return payload;
+  }
+
+  async #replay(outcome: CreateOutcome, request: CreateRequest, prompt: string): Promise<CreatePayloadValue> {
+    if (outcome.kind === 'created') {
+      // The first request may have failed to record it (HISTORY_UNAVAILABLE): the id goes out only
+      // once the history holds it. Recording an existing task is a no-op.
+      if (outcome.payload.taskId !== null) {
+        await this.#record(request, outcome.payload.taskId, prompt, new Date(outcome.acceptedAtMs ?? Date.now()));
+      }
+      return outcome.payload;
+    }
+    // Same answer as the first time: a retry must not risk a second billed video.
+    throw new DomainError(outcome.error.code, outcome.error.message);
+  }
+
+  /**
+   * Writes the task into the caller's history; resolves once it is durable. A task id is handed out
+   * only after this, so no client ever holds an id its history lacks.
+   */
+  async #record(request: CreateRequest, taskId: string, prompt: string, createdAt: Date): Promise<void> {
+    try {
+      await this.#deps.history.record({ owner: historyOwnerOf(request.tenant), taskId, prompt, createdAt });
+    } catch (error) {
+      this.#deps.logger.error(
+        { err: error, upstreamTaskId: taskId, idempotencyKey: request.idempotencyKey !== undefined },
+        'a started task could not be written to the task history; the create answers HISTORY_UNAVAILABLE',
+      );
+      throw new DomainError(
+        'HISTORY_UNAVAILABLE',
+        request.idempotencyKey === undefined
+          ? 'The video was started but could not be written to your task history, so its id is not returned. Send creates with an Idempotency-Key to recover the task by retrying.'
+          : 'The video was started but could not be written to your task history yet. Retry with the same Idempotency-Key: the retry returns the task once the history is back, without starting another video.',
+      );
+    }
   }
 
   async #start(body: Buffer, request: CreateRequest): Promise<CreatePayloadValue> {

@@ -9,7 +9,15 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** How a create ended, as far as a replay needs to know. */
 export type CreateOutcome =
-  | { kind: 'created'; payload: CreatePayloadValue }
+  | {
+      kind: 'created';
+      payload: CreatePayloadValue;
+      /**
+       * When the gateway accepted the first create (epoch ms): a replay writes the history record
+       * again with it (a no-op when it exists). Absent in records kept from before the history.
+       */
+      acceptedAtMs?: number;
+    }
   /** The upstream may or may not have started the job (timeout, connection lost after sending). */
   | { kind: 'unknown'; error: ReplayedError };
 

@@ -37,6 +37,8 @@ export const USER_ERROR_CODES = {
   IMAGE_REJECTED: 'The video service rejected a reference image (format, file size or dimensions).',
   CONTENT_REFUSED: 'The video service refused the prompt or an image (content moderation).',
   INSUFFICIENT_BALANCE: 'The video service account does not have enough credit.',
+  // The one code that is not about a create: UserError is shared by every mutation.
+  NOT_FOUND: "No task with this id in the caller's history: unknown, already deleted, or another tenant's.",
 } as const;
 
 export type UserErrorCodeValue = keyof typeof USER_ERROR_CODES;

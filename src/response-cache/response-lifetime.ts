@@ -21,6 +21,11 @@ export class ResponseLifetime {
     this.#expiresAt = Math.min(this.#expiresAt, expiresAt);
   }
 
+  /** The response read something the task caches know nothing about (the task history): never reuse it. */
+  forbidReuse(): void {
+    this.#expiresAt = 0;
+  }
+
   /** Milliseconds the response may still be served; 0 when it read no task or must not be reused. */
   remainingMs(now: number = Date.now()): number {
     return this.#reads === 0 ? 0 : Math.max(0, this.#expiresAt - now);

@@ -17,6 +17,6 @@ builder.addScalarType('DateTime', DateTimeResolver, {
   description: 'An instant in time, as an ISO-8601 string in UTC, e.g. "2026-11-25T08:30:00.000Z".',
 });
 
-builder.queryType({ description: 'Reads: tasks by id.' });
-builder.mutationType({ description: 'Writes: starting video generation.' });
+builder.queryType({ description: "Reads: tasks by id, and the caller's task history." });
+builder.mutationType({ description: 'Writes: starting video generation, and removing tasks from the history.' });
 builder.subscriptionType({ description: 'Live updates, over Server-Sent Events or WebSocket (graphql-ws) on /graphql.' });

@@ -1,29 +1,10 @@
-// The createReferenceVideo mutation: its input, payload and the Shopify-style UserError.
-import { USER_ERROR_CODES, type CreatePayloadValue, type UserErrorValue } from '../create-video/input.js';
+// The createReferenceVideo mutation: its input and payload.
+import type { CreatePayloadValue } from '../create-video/input.js';
 import { LIMITS } from '../create-video/validate-input.js';
 import { builder } from './builder.js';
 import { AspectRatio, MovementAmplitude, VideoResolution } from './enums.js';
 import { Task } from './task.js';
-
-export const UserErrorCode = builder.enumType('UserErrorCode', {
-  description:
-    'Why an input was refused. INVALID_INPUT, IMAGE_REJECTED, CONTENT_REFUSED and INSUFFICIENT_BALANCE are refusals by the video service; every other code is a check the gateway makes before spending credit.',
-  values: Object.fromEntries(
-    Object.entries(USER_ERROR_CODES).map(([code, description]) => [code, { value: code, description }]),
-  ) as { [K in keyof typeof USER_ERROR_CODES]: { value: K; description: string } },
-});
-
-export const UserError = builder.objectRef<UserErrorValue>('UserError').implement({
-  description: 'A problem with the input that the caller can fix. Nothing was sent to the video service, or it refused the request.',
-  fields: (t) => ({
-    field: t.exposeStringList('field', {
-      nullable: true,
-      description: 'Path to the offending input field, e.g. ["input", "subjects", "0", "images", "1"]; null when no single field is to blame.',
-    }),
-    message: t.exposeString('message', { description: 'What is wrong, for a developer or an end user.' }),
-    code: t.expose('code', { type: UserErrorCode, description: 'Stable, machine-readable reason.' }),
-  }),
-});
+import { UserError } from './user-error.js';
 
 const SubjectInput = builder.inputType('SubjectInput', {
   description: 'A person, product or character that appears in the video, shown by reference images.',

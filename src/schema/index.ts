@@ -3,8 +3,12 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import { boundEnumInputs } from './bounded-enums.js';
 import { builder } from './builder.js';
 import './enums.js';
+import './node.js';
 import './task.js';
+import './user-error.js';
 import './create-reference-video.js';
+import './my-tasks.js';
+import './delete-task.js';
 import './task-updates.js';
 
 export const schema = boundEnumInputs(builder.toSchema());

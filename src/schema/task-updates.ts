@@ -2,7 +2,8 @@
 // loader, so every event carries what the upstream said at that poll.
 import { taskNotFoundError, type TaskUpdate } from '../live/task-watch-hub.js';
 import { builder } from './builder.js';
-import { checkTaskId, Task } from './task.js';
+import { Task } from './task.js';
+import { upstreamTaskId } from './task-id-argument.js';
 
 /** One error event, then the end. */
 async function* failWith(error: Error): AsyncGenerator<TaskUpdate> {
@@ -22,7 +23,7 @@ builder.subscriptionField('taskUpdates', (t) =>
       'An unknown id gives an error with extensions.code TASK_NOT_FOUND and completes; repeated upstream failures give the mapped error and complete.',
     args: { id: t.arg.id({ required: true, description: 'The task id returned by createReferenceVideo.' }) },
     subscribe: (_root, { id }, ctx) => {
-      const upstreamId = ctx.ids.toUpstream(checkTaskId(id, 'id'), ctx.tenant);
+      const upstreamId = upstreamTaskId(id, 'id', ctx);
       if (upstreamId === null) return notFound();
       const refusal = ctx.admitRead(upstreamId);
       return refusal ? failWith(refusal) : ctx.live.watch(upstreamId, ctx.owner);

@@ -4,21 +4,10 @@ import { isTerminalStatus } from '../upstream/task-snapshot.js';
 import { builder } from './builder.js';
 import { TaskStatus, VideoFormat } from './enums.js';
 import { badUserInput } from './errors.js';
+import { Node } from './node.js';
+import { upstreamTaskId } from './task-id-argument.js';
 
-/** Upstream ids are short; ids signed for a tenant carry the tenant and a MAC as well. */
-const TASK_ID_MAX_LENGTH = 256;
 const TASKS_MAX_IDS = 100;
-
-/** Checks an id before it costs an upstream call; ids are otherwise opaque and passed verbatim. */
-export function checkTaskId(id: string, argument: string): string {
-  if (id.length === 0) throw badUserInput(`${argument} must not be empty.`, argument);
-  if (id.length > TASK_ID_MAX_LENGTH) {
-    throw badUserInput(`${argument} must be at most ${TASK_ID_MAX_LENGTH} characters.`, argument);
-  }
-  // Control characters and white space never occur in upstream ids; refusing them keeps logs clean.
-  if (/[\s\p{Cc}]/u.test(id)) throw badUserInput(`${argument} must not contain white space or control characters.`, argument);
-  return id;
-}
 
 export const Video = builder.objectRef<VideoSnapshot>('Video').implement({
   description: 'A generated video file.',
@@ -34,6 +23,7 @@ export const Video = builder.objectRef<VideoSnapshot>('Video').implement({
 
 export const Task = builder.objectRef<TaskSnapshot>('Task').implement({
   description: 'A video generation task, as last read from the video service.',
+  interfaces: [Node],
   fields: (t) => ({
     id: t.id({
       description:
@@ -69,6 +59,18 @@ export const Task = builder.objectRef<TaskSnapshot>('Task').implement({
       nullable: true,
       description: 'When the task ended, once terminal and when the upstream says.',
     }),
+    createdAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When this gateway accepted the create, from the task history; null for a task this gateway did not create (or one removed with deleteTask).',
+      resolve: async (task, _args, ctx) => (await ctx.history.record(task.id))?.createdAt ?? null,
+    }),
+    prompt: t.string({
+      nullable: true,
+      description: 'The prompt the task was created with, from the task history; null for a task this gateway did not create (or one removed with deleteTask).',
+      resolve: async (task, _args, ctx) => (await ctx.history.record(task.id))?.prompt ?? null,
+    }),
   }),
 });
 
@@ -79,7 +81,7 @@ builder.queryFields((t) => ({
     description: 'One task by id; null when the video service does not know it.',
     args: { id: t.arg.id({ required: true, description: 'The task id returned by createReferenceVideo.' }) },
     resolve: (_root, { id }, ctx) => {
-      const upstreamId = ctx.ids.toUpstream(checkTaskId(id, 'id'), ctx.tenant);
+      const upstreamId = upstreamTaskId(id, 'id', ctx);
       // Another tenant's id looks exactly like one that does not exist, and costs no upstream call.
       return upstreamId === null ? null : ctx.taskLoader.load(upstreamId);
     },
@@ -93,7 +95,7 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, { ids }, ctx) => {
       if (ids.length > TASKS_MAX_IDS) throw badUserInput(`ids may hold at most ${TASKS_MAX_IDS} ids.`, 'ids');
-      const upstreamIds = ids.map((id, i) => ctx.ids.toUpstream(checkTaskId(id, `ids[${i}]`), ctx.tenant));
+      const upstreamIds = ids.map((id, i) => upstreamTaskId(id, `ids[${i}]`, ctx));
       return upstreamIds.map((id) => (id === null ? null : ctx.taskLoader.load(id)));
     },
   }),

@@ -37,12 +37,18 @@ export class TaskReader {
   readonly #inFlight = new Map<string, Flight>();
   /** Ids recently seen to exist (bounded): reading them again is not a guess. */
   readonly #known = new LRUCache<string, true>({ max: KNOWN_IDS });
+  readonly #onFetched: ((snapshot: TaskSnapshot) => void) | undefined;
 
-  /** `shared`: a cache other replicas fill too (Redis), asked after this process's own. */
-  constructor(source: TaskSource, cache: TaskResultCache, shared?: SharedTaskCache) {
+  /**
+   * `shared`: a cache other replicas fill too (Redis), asked after this process's own.
+   * `onFetched`: told about every snapshot read from the upstream (this is the one place those
+   * reads land), e.g. to note its status in the task history; it must return at once and not throw.
+   */
+  constructor(source: TaskSource, cache: TaskResultCache, shared?: SharedTaskCache, onFetched?: (snapshot: TaskSnapshot) => void) {
     this.#source = source;
     this.#cache = cache;
     this.#shared = shared;
+    this.#onFetched = onFetched;
   }
 
   /** Keeps a snapshot read elsewhere (another replica's poll) as if this process had read it. */
@@ -143,6 +149,7 @@ export class TaskReader {
       this.#cache.set(snapshot);
       // Not awaited: a slow or absent Redis must not hold up the answer (set() never throws).
       void this.#shared?.set(snapshot);
+      this.#onFetched?.(snapshot);
     }
     return snapshot;
   }

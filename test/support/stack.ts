@@ -1,5 +1,8 @@
 // Starts a real simulator and a real gateway on loopback (port 0) and talks to them over HTTP.
 // Every GraphQL response passes a leak check: the upstream key must never appear in it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -46,6 +49,9 @@ export interface StackOptions {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const simulator = await startSimulator({ apiKey: UPSTREAM_TEST_KEY, taskDurationMs: 600, ...options.simulator });
+  // Each stack keeps its task history in a fresh folder of its own, removed on close: tests never
+  // write ./data nor share a history. A suite that passes DATA_DIR (to restart on it) owns that folder.
+  const ownDataDir = options.env?.DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), 'gateway-test-')) : undefined;
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
@@ -62,6 +68,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     CREATE_RATE_LIMIT_PER_MINUTE: '10000',
     CREATE_MAX_CONCURRENT: '1000',
     CREATE_MAX_CONCURRENT_PER_TENANT: '1000',
+    ...(ownDataDir === undefined ? {} : { DATA_DIR: ownDataDir }),
     ...options.env,
   });
   const logs = new LogCapture();
@@ -86,6 +93,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async close() {
       await gateway.close();
       await simulator.close();
+      if (ownDataDir !== undefined) await rm(ownDataDir, { recursive: true, force: true });
     },
   };
 }

@@ -75,7 +75,7 @@ export type TaskStatus =
   /** The upstream reported a status this gateway does not know. Not terminal: read the task again later. */
   | 'UNKNOWN';
 
-/** Why an input was refused. INVALID_INPUT, IMAGE_REJECTED, CONTENT_REFUSED and INSUFFICIENT_BALANCE are refusals by the video service; every other code is a check the gateway makes before spending credit. */
+/** Why an input was refused. INVALID_INPUT, IMAGE_REJECTED, CONTENT_REFUSED and INSUFFICIENT_BALANCE are refusals by the video service; NOT_FOUND is deleteTask's answer for a task the caller's history does not hold; every other code is a check the gateway makes before spending credit. */
 export type UserErrorCode =
   /** A required text is empty or only white space. */
   | 'BLANK'
@@ -95,6 +95,8 @@ export type UserErrorCode =
   | 'INVALID_IMAGE'
   /** The video service rejected the request body as invalid. */
   | 'INVALID_INPUT'
+  /** No task with this id in the caller's history: unknown, already deleted, or another tenant's. */
+  | 'NOT_FOUND'
   /** A number is outside its allowed range. */
   | 'OUT_OF_RANGE'
   /** The whole request would exceed the video service body limit. */

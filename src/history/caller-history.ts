@@ -1,0 +1,78 @@
+// One caller's view of the task history, made per request: the owner fixed (the tenant, or the one
+// shared history of an open gateway), the records of a whole page or operation fetched in one
+// getMany through a DataLoader, and a store failure turned into a coded refusal that a client can
+// act on (HISTORY_UNAVAILABLE) while the operator gets the real error in the log.
+import DataLoader from 'dataloader';
+import { DomainError } from '../domain-error.js';
+import type { Logger } from '../logger.js';
+import { SHARED_HISTORY, type HistoryOwner, type HistoryPage, type HistoryQuery, type TaskHistory, type TaskRecord } from './task-history.js';
+
+/** Whose history a caller reads and writes: the tenant of its client key, or the shared one. */
+export function historyOwnerOf(tenant: string | null): HistoryOwner {
+  return tenant ?? SHARED_HISTORY;
+}
+
+export function historyUnavailableError(): DomainError {
+  return new DomainError('HISTORY_UNAVAILABLE', 'The task history cannot be reached right now; retry shortly.');
+}
+
+export interface CallerHistoryHooks {
+  /**
+   * Told whenever the history is read. The history changes (creates, deletes) without the task
+   * caches knowing, so a response that read it must not be reused.
+   */
+  onRead?: () => void;
+  /** Told the upstream ids of a listed page: this gateway created them, so reading them is no guess. */
+  onListed?: (taskIds: readonly string[]) => void;
+}
+
+export class CallerHistory {
+  readonly owner: HistoryOwner;
+  readonly #history: TaskHistory;
+  readonly #logger: Logger;
+  readonly #hooks: CallerHistoryHooks;
+  readonly #records: DataLoader<string, TaskRecord | null>;
+
+  constructor(history: TaskHistory, owner: HistoryOwner, logger: Logger, hooks: CallerHistoryHooks = {}) {
+    this.#history = history;
+    this.owner = owner;
+    this.#logger = logger;
+    this.#hooks = hooks;
+    this.#records = new DataLoader(async (taskIds) => {
+      const found = await this.#guard('getMany', () => this.#history.getMany(owner, taskIds));
+      return taskIds.map((id) => found.get(id) ?? null);
+    });
+  }
+
+  /** One page of the caller's history, newest first; its records serve `record()` without another read. */
+  async list(query: HistoryQuery): Promise<HistoryPage> {
+    this.#hooks.onRead?.();
+    const page = await this.#guard('list', () => this.#history.list(this.owner, query));
+    for (const record of page.records) this.#records.prime(record.taskId, record);
+    this.#hooks.onListed?.(page.records.map((record) => record.taskId));
+    return page;
+  }
+
+  /** The caller's record of this upstream task id; null when the caller's history does not hold it. */
+  record(taskId: string): Promise<TaskRecord | null> {
+    this.#hooks.onRead?.();
+    return this.#records.load(taskId);
+  }
+
+  /** Removes the task from the caller's history; false when it holds no such task. */
+  async delete(taskId: string): Promise<boolean> {
+    const deleted = await this.#guard('delete', () => this.#history.delete(this.owner, taskId));
+    // Later fields of the same operation see it gone.
+    this.#records.clear(taskId).prime(taskId, null);
+    return deleted;
+  }
+
+  async #guard<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      this.#logger.error({ err: error, operation }, 'the task history failed');
+      throw historyUnavailableError();
+    }
+  }
+}
