@@ -207,6 +207,12 @@ const envSchema = z.object({
   LIVE_POLL_MAX_INTERVAL_MS: int(100, 300_000, 10_000),
   LIVE_POLL_JITTER_PERCENT: int(0, 50, 20),
   LIVE_MAX_CONSECUTIVE_FAILURES: int(1, 100, 3),
+  // Server-side following of every task created through the gateway (src/live/task-follower.ts):
+  // tasks followed at once (0: none), how often the history is scanned for unfollowed unfinished
+  // tasks, and the longest rest of a task whose following ended in an error before it is retried.
+  FOLLOW_MAX_TASKS: int(0, 1_000_000, 10_000),
+  FOLLOW_RESCAN_INTERVAL_MS: int(100, 86_400_000, 60_000),
+  FOLLOW_RETRY_MAX_DELAY_MS: int(100, 7 * 86_400_000, 3_600_000),
   TASK_CACHE_PENDING_TTL_MS: int(0, 60_000, 1_000),
   TASK_CACHE_FAILED_TTL_MS: int(0, 86_400_000, 600_000),
   TASK_CACHE_URL_EXPIRY_MARGIN_MS: int(0, 86_400_000, 300_000),
@@ -275,6 +281,16 @@ export interface LiveConfig {
   maxSubscriptionsPerTenant: number;
   /** Distinct tasks one tenant may have polled for its subscriptions at once. */
   maxPollersPerTenant: number;
+}
+
+/** Following every task created through the gateway to its end, server-side. */
+export interface FollowConfig {
+  /** Tasks followed at once in this process; more wait in the history for a place. 0: following is off. */
+  maxTasks: number;
+  /** How often the history is scanned for unfinished tasks nobody here follows (other replicas', waiting, resting). */
+  rescanIntervalMs: number;
+  /** A task whose following ended in an error rests before it is followed again: doubling from the rescan interval up to this. */
+  retryMaxDelayMs: number;
 }
 
 /** The HTTP subscription transports besides Yoga's own SSE: Apollo's multipart, graphql-sse's single connection. */
@@ -410,6 +426,7 @@ export interface Config {
     requestMaxBodyBytes: number;
   };
   live: LiveConfig;
+  follow: FollowConfig;
   streams: StreamTransportsConfig;
   taskCache: TaskCacheConfig;
   simulator: SimulatorConfig;
@@ -594,6 +611,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       maxSubscriptionsPerTenant: e.LIVE_MAX_SUBSCRIPTIONS_PER_TENANT,
       maxPollersPerTenant: e.LIVE_MAX_POLLERS_PER_TENANT,
     },
+    follow: { maxTasks: e.FOLLOW_MAX_TASKS, rescanIntervalMs: e.FOLLOW_RESCAN_INTERVAL_MS, retryMaxDelayMs: e.FOLLOW_RETRY_MAX_DELAY_MS },
     streams: {
       multipartHeartbeatMs: e.LIVE_MULTIPART_HEARTBEAT_MS,
       maxSseStreamsPerTenant: e.LIVE_MAX_SSE_STREAMS_PER_TENANT,

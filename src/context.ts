@@ -59,6 +59,8 @@ export interface ContextDependencies {
   history: TaskHistory;
   /** Where history failures are logged (clients see HISTORY_UNAVAILABLE). */
   logger: Logger;
+  /** Told the upstream id of every task deleteTask removed from a history. */
+  onTaskDeleted?: (taskId: string) => void;
 }
 
 /**
@@ -107,6 +109,7 @@ export function createContextFactory(deps: ContextDependencies) {
         onListed: (taskIds) => {
           for (const id of taskIds) deps.tasks.noteExists(id);
         },
+        onDeleted: deps.onTaskDeleted,
       }),
       responseLifetime,
       get signal() {

@@ -24,6 +24,7 @@ import { RedisTaskCache } from './tasks/redis-task-cache.js';
 import { createTaskResultCache } from './tasks/task-result-cache.js';
 import { TaskReader } from './tasks/task-reader.js';
 import { TaskWatchHub } from './live/task-watch-hub.js';
+import { TaskFollower } from './live/task-follower.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { TokenBuckets } from './token-buckets.js';
@@ -45,7 +46,12 @@ export interface Gateway {
   persistedDocuments: TrustedDocuments | undefined;
   /** The node:http request handler (routes, keys, bodies, the response cache, then Yoga). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** From now on /ready answers 503: shutdown has begun. */
+  /**
+   * Resumes following the history's unfinished tasks (and rescans it from then on). Called once
+   * the gateway listens: a read before that could not yet build the embedded simulator's links.
+   */
+  startFollowing(): void;
+  /** From now on /ready answers 503: shutdown has begun (following stops, marking nothing). */
   startDraining(): void;
   /** Stops pollers' leases, the Redis connection and the task history (after the server has stopped). */
   close(): Promise<void>;
@@ -99,6 +105,9 @@ export async function composeGateway(
 
   const live = new TaskWatchHub(tasks, config.live, logger, pollCoordinator);
   metrics.trackLive(live);
+  // Every task created here is followed to its end through the same pollers as subscriptions.
+  const follower = new TaskFollower(live, history, config.follow, logger);
+  metrics.trackFollowing(follower);
   const responses =
     config.taskCache.maxEntries > 0
       ? new CachedResponses({
@@ -117,6 +126,7 @@ export async function composeGateway(
     history,
     logger,
     onCreated: (taskId) => tasks.noteExists(taskId),
+    onRecorded: (taskId) => follower.follow(taskId),
   });
 
   // Ids are signed whenever there are client keys (config refuses keys without a secret).
@@ -138,6 +148,7 @@ export async function composeGateway(
     taskCache: config.taskCache,
     history,
     logger,
+    onTaskDeleted: (taskId) => follower.unfollow(taskId),
   });
 
   let draining = false;
@@ -190,11 +201,18 @@ export async function composeGateway(
     keyring,
     persistedDocuments,
     handle,
+    startFollowing() {
+      follower.start();
+    },
     startDraining() {
       draining = true;
       shutdown.abort();
+      // Before the hub ends its pollers: a following cut by shutdown is not an error to retry.
+      void follower.close();
     },
     async close() {
+      // No scan of the history may still run when it closes.
+      await follower.close();
       await pollCoordinator.close();
       await redis?.close();
       // Status notes still being written land before the store closes.

@@ -91,6 +91,26 @@ export class GatewayMetrics implements UpstreamObserver {
     });
   }
 
+  /** Gauges read from the task follower at scrape time. */
+  trackFollowing(follower: { readonly followedCount: number; readonly restingCount: number }): void {
+    new Gauge({
+      name: 'gateway_followed_tasks',
+      help: 'Tasks followed to their end server-side now, watched or not (at most FOLLOW_MAX_TASKS).',
+      registers: [this.registry],
+      collect() {
+        this.set(follower.followedCount);
+      },
+    });
+    new Gauge({
+      name: 'gateway_resting_followed_tasks',
+      help: 'Tasks whose following ended in an error (unknown to the upstream, or failing), waiting to be followed again.',
+      registers: [this.registry],
+      collect() {
+        this.set(follower.restingCount);
+      },
+    });
+  }
+
   /** 1 while the shared Redis answers, 0 while this replica runs on local state only. */
   /** Entries and bytes of each in-process cache, read at scrape time. */
   trackCaches(caches: Record<'task' | 'response', { readonly size: number; readonly bytes: number } | undefined>): void {

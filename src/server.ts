@@ -113,6 +113,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const { port } = server.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}`;
   publicUrl ??= url;
+  // Links can be built from here on: resume following the history's unfinished tasks.
+  gateway.startFollowing();
 
   return {
     url,

@@ -241,6 +241,58 @@ function historySuite(name: string, runs: boolean, setUp: () => Promise<StoreUnd
       expect((await history.getMany(other, [taskId])).get(taskId)?.owner).toBe(other);
     });
 
+    it('lists the unfinished tasks of every owner, oldest first, page by page, without a finished one', async () => {
+      const [one, other] = [unique('tenant'), unique('tenant')];
+      const mine = new Set<string>();
+      const entries = Array.from({ length: 14 }, (_, i) => {
+        const taskId = unique(`unfinished-${String(i).padStart(2, '0')}`);
+        mine.add(taskId);
+        // Pairs share a createdAt: the task id breaks the tie.
+        return { owner: i % 2 === 0 ? one : other, taskId, createdAt: new Date(BASE_MS + 50_000 + Math.floor(i / 2) * 1000) };
+      });
+      for (const entry of entries) await history.record({ ...entry, prompt: 'p' });
+      const finished = new Set([entries[1]!.taskId, entries[4]!.taskId, entries[9]!.taskId]);
+      await history.noteStatus(entries[1]!.taskId, 'SUCCEEDED', new Date(BASE_MS + 60_000));
+      await history.noteStatus(entries[4]!.taskId, 'FAILED', new Date(BASE_MS + 60_000));
+      await history.noteStatus(entries[9]!.taskId, 'SUCCEEDED', new Date(BASE_MS + 60_000));
+      // Still to follow: QUEUED, PROCESSING and UNKNOWN alike.
+      await history.noteStatus(entries[2]!.taskId, 'PROCESSING', new Date(BASE_MS + 60_000));
+      await history.noteStatus(entries[3]!.taskId, 'UNKNOWN', new Date(BASE_MS + 60_000));
+
+      // The whole store, 5 at a time (other tests' tasks included), keeping this test's.
+      const seen: TaskRecord[] = [];
+      let after: HistoryCursor | undefined;
+      for (let pages = 0; ; pages++) {
+        expect(pages).toBeLessThan(1000);
+        const page = await history.listUnfinished({ after, limit: 5 });
+        expect(page.length).toBeLessThanOrEqual(5);
+        for (const record of page) expect(['SUCCEEDED', 'FAILED']).not.toContain(record.status);
+        seen.push(...page);
+        if (page.length < 5) break;
+        after = { createdAtMs: page.at(-1)!.createdAt.getTime(), taskId: page.at(-1)!.taskId };
+        // A task that finishes between two pages changes nothing about the next page's start.
+        if (pages === 0) await history.noteStatus(page[0]!.taskId, 'SUCCEEDED', new Date(BASE_MS + 70_000));
+      }
+      const ours = seen.filter((record) => mine.has(record.taskId));
+      const expected = entries.filter((entry) => !finished.has(entry.taskId)).sort((a, b) => -newestFirst(a, b));
+      expect(ours.map((record) => [record.owner, record.taskId])).toEqual(expected.map((entry) => [entry.owner, entry.taskId]));
+      // Oldest first over everything listed, no record twice.
+      const keys = seen.map((record) => `${record.owner}\n${record.taskId}`);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect([...seen].sort((a, b) => -newestFirst(a, b))).toEqual(seen);
+    });
+
+    it('lists an unfinished task once per owner that holds it, and refuses a fractional cursor', async () => {
+      const [one, other] = [unique('tenant'), unique('tenant')];
+      const taskId = unique('task');
+      const createdAt = new Date(BASE_MS + 80_000);
+      await history.record({ owner: one, taskId, prompt: 'p', createdAt });
+      await history.record({ owner: other, taskId, prompt: 'p', createdAt });
+      const page = await history.listUnfinished({ after: { createdAtMs: createdAt.getTime() - 1, taskId: '' }, limit: 1000 });
+      expect(page.filter((record) => record.taskId === taskId).map((record) => record.owner).sort()).toEqual([one, other].sort());
+      await expect(history.listUnfinished({ after: { createdAtMs: 1.5, taskId: 'x' }, limit: 5 })).rejects.toThrow(RangeError);
+    });
+
     it('opens again on the same store: migrations are a no-op and the data is there', async () => {
       const owner = unique('tenant');
       const taskId = unique('task');
@@ -282,7 +334,25 @@ historySuite(
       try {
         expect(database.pragma('journal_mode', { simple: true })).toBe('wal');
         // The suite has opened the file twice by now (the reopening test).
-        expect(database.prepare('select name from kysely_migration').all()).toEqual([{ name: '2026-12-01-task-history' }]);
+        expect(database.prepare('select name from kysely_migration order by name').all()).toEqual([
+          { name: '2026-12-01-task-history' },
+          { name: '2026-12-02-unfinished-tasks' },
+        ]);
+      } finally {
+        database.close();
+      }
+    });
+
+    it('lists unfinished tasks from the partial index of unfinished tasks, not by reading the whole table', () => {
+      const database = new Database(join(dataDirOf(), SQLITE_FILE_NAME), { readonly: true });
+      try {
+        // The statement listUnfinished sends (its condition word for word the index's).
+        const plan = database
+          .prepare(
+            "explain query plan select * from task_history where status not in ('SUCCEEDED', 'FAILED') and (created_at, task_id) > (?, ?) order by created_at asc, task_id asc limit ?",
+          )
+          .all(0, '', 10) as { detail: string }[];
+        expect(plan.map((row) => row.detail).join('\n')).toContain('task_history_unfinished_oldest');
       } finally {
         database.close();
       }

@@ -33,6 +33,8 @@ export interface CreateVideoServiceDependencies {
   logger: Logger;
   /** Told about every task started, so reading it back is not a guess (see unknownReadGate). */
   onCreated?: (taskId: string) => void;
+  /** Told about every task once its history record is durable (again on a replay), e.g. to follow it to its end. */
+  onRecorded?: (taskId: string) => void;
 }
 
 /** Who asks, and how: per request. */
@@ -205,6 +207,7 @@ export class CreateVideoService {
           : 'The video was started but could not be written to your task history yet. Retry with the same Idempotency-Key: the retry returns the task once the history is back, without starting another video.',
       );
     }
+    this.#deps.onRecorded?.(taskId);
   }
 
   async #start(body: Buffer, request: CreateRequest): Promise<CreatePayloadValue> {

@@ -24,6 +24,8 @@ export interface CallerHistoryHooks {
   onRead?: () => void;
   /** Told the upstream ids of a listed page: this gateway created them, so reading them is no guess. */
   onListed?: (taskIds: readonly string[]) => void;
+  /** Told the upstream id of a task just removed from the history (its following stops). */
+  onDeleted?: (taskId: string) => void;
 }
 
 export class CallerHistory {
@@ -64,6 +66,7 @@ export class CallerHistory {
     const deleted = await this.#guard('delete', () => this.#history.delete(this.owner, taskId));
     // Later fields of the same operation see it gone.
     this.#records.clear(taskId).prime(taskId, null);
+    if (deleted) this.#hooks.onDeleted?.(taskId);
     return deleted;
   }
 

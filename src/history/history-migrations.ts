@@ -19,6 +19,12 @@ function byteOrder(flavor: SqlFlavor) {
   return flavor === 'postgres' ? sql`collate "C"` : sql``;
 }
 
+/**
+ * A task the gateway must still follow: no terminal status seen yet. The partial index below and
+ * the query that lists such tasks (sql-task-history.ts) share this text, so the planners can match them.
+ */
+export const UNFINISHED = "status not in ('SUCCEEDED', 'FAILED')";
+
 function historyMigrations(flavor: SqlFlavor): Record<string, Migration> {
   return {
     '2026-12-01-task-history': {
@@ -42,6 +48,20 @@ function historyMigrations(flavor: SqlFlavor): Record<string, Migration> {
         await db.schema.createIndex('task_history_by_owner_newest').on('task_history').columns(['owner', 'created_at', 'task_id', 'status']).execute();
         // noteStatus finds a task by its upstream id alone, whoever owns it.
         await db.schema.createIndex('task_history_by_task_id').on('task_history').column('task_id').execute();
+      },
+    },
+    '2026-12-02-unfinished-tasks': {
+      async up(db: Kysely<any>) {
+        // Following resumes every unfinished task at start and rescans for them now and then, across
+        // owners, oldest first: a range on this index, which holds only unfinished tasks, so its size
+        // (and each scan) follows what is still running, not the whole history. (Written out here,
+        // not from UNFINISHED: a shipped migration never changes.)
+        await db.schema
+          .createIndex('task_history_unfinished_oldest')
+          .on('task_history')
+          .columns(['created_at', 'task_id'])
+          .where(sql.raw<boolean>("status not in ('SUCCEEDED', 'FAILED')"))
+          .execute();
       },
     },
   };

@@ -2,11 +2,11 @@
 // caller's choice (open-task-history.ts, from DATABASE_URL); this file only builds the dialect for
 // the connection it is handed, brings the schema up to date and answers the TaskHistory calls.
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type ColumnType, type DialectAdapter, type ExpressionBuilder } from 'kysely';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type ColumnType, type DialectAdapter, type ExpressionBuilder } from 'kysely';
 import type { Pool } from 'pg';
 import { isTerminalStatus, type TaskStatusValue } from '../upstream/task-snapshot.js';
-import { migrateHistory, type SqlFlavor } from './history-migrations.js';
-import type { HistoryOwner, HistoryPage, HistoryQuery, TaskHistory, TaskRecord } from './task-history.js';
+import { migrateHistory, UNFINISHED, type SqlFlavor } from './history-migrations.js';
+import type { HistoryOwner, HistoryPage, HistoryQuery, TaskHistory, TaskRecord, UnfinishedQuery } from './task-history.js';
 
 /** Epoch milliseconds; PostgreSQL's driver hands a bigint back as a string, SQLite as a number. */
 type EpochMs = ColumnType<number | string, number, number>;
@@ -146,6 +146,27 @@ export class SqlTaskHistory implements TaskHistory {
       // terminal status wins whenever it was read (the task cannot have left it since).
       .$if(!isTerminalStatus(status), (update) => update.where('updated_at', '<=', atMs))
       .execute();
+  }
+
+  async listUnfinished(query: UnfinishedQuery): Promise<TaskRecord[]> {
+    const after = query.after;
+    if (after !== undefined && !Number.isSafeInteger(after.createdAtMs)) throw new RangeError('a history cursor needs whole epoch milliseconds');
+    const unfinished = this.#db
+      .selectFrom('task_history')
+      .selectAll()
+      // Word for word the partial index's condition, as literal SQL: both planners use a partial
+      // index only when the query's condition provably implies the index's, which a bound
+      // parameter does not.
+      .where(sql.raw<boolean>(UNFINISHED));
+    const rows = await (after === undefined
+      ? unfinished
+      : unfinished.where((eb) => eb(eb.refTuple('created_at', 'task_id'), '>', eb.tuple(after.createdAtMs, after.taskId)))
+    )
+      .orderBy('created_at', 'asc')
+      .orderBy('task_id', 'asc')
+      .limit(query.limit)
+      .execute();
+    return rows.map(toTaskRecord);
   }
 
   async delete(owner: HistoryOwner, taskId: string): Promise<boolean> {

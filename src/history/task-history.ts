@@ -49,6 +49,14 @@ export interface HistoryPage {
   totalCount: number;
 }
 
+/** A page of unfinished tasks across owners, oldest first. */
+export interface UnfinishedQuery {
+  /** Strictly after this (createdAt, taskId) in oldest-first order; undefined: from the oldest. */
+  after?: HistoryCursor | undefined;
+  /** At most this many records (1..1000, checked by the caller). */
+  limit: number;
+}
+
 export interface TaskHistory {
   /**
    * Writes the record of a task the gateway just created. Resolves only once the record is durable
@@ -66,6 +74,13 @@ export interface TaskHistory {
    * an unchanged status writes nothing, so noting every read is cheap. Unknown task ids are ignored.
    */
   noteStatus(taskId: string, status: TaskStatusValue, at: Date): Promise<void>;
+  /**
+   * Records whose last-known status is not terminal (neither SUCCEEDED nor FAILED), of every owner,
+   * oldest first (createdAt ascending, then taskId ascending): the tasks the gateway must still
+   * follow. One task id held by two owners appears twice. Keyset-paged, so a scan over many
+   * unfinished tasks reads each page from an index range, never the finished ones.
+   */
+  listUnfinished(query: UnfinishedQuery): Promise<TaskRecord[]>;
   /** Removes the record; false when `owner` has no such task. */
   delete(owner: HistoryOwner, taskId: string): Promise<boolean>;
   close(): Promise<void>;

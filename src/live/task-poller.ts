@@ -69,9 +69,14 @@ export class TaskPoller {
     return this.#watchers.size;
   }
 
-  start(): void {
-    // The first look may come from the cache: a watcher gets the current state at once.
-    void this.#poll(false);
+  /**
+   * `firstLook`: 'cached' (a subscriber's poller) may answer from the cache, so a watcher gets the
+   * current state at once; 'leased' (a poller the server starts to follow a task nobody watches)
+   * reads the upstream only if it holds the lease, like every later look, so replicas that all pick
+   * up the same unfinished task still read it once between them.
+   */
+  start(firstLook: 'cached' | 'leased' = 'cached'): void {
+    void this.#poll(firstLook === 'leased');
   }
 
   add(watcher: Watcher): void {

@@ -2,6 +2,8 @@
 // A poller starts with its first watcher and stops when the last one leaves or the task ends; a read
 // it has under way is abandoned with it. Each owner (a tenant, or a caller address on an open
 // gateway) may hold LIVE_MAX_SUBSCRIPTIONS_PER_TENANT watchers on LIVE_MAX_POLLERS_PER_TENANT tasks.
+// The server's own watchers (task-follower.ts) join the same pollers through `follow`, outside
+// those limits: a watched task that is also followed is read once per interval, not twice.
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { LiveConfig } from '../config.js';
 import { DomainError } from '../domain-error.js';
@@ -11,7 +13,7 @@ import type { TaskReader } from '../tasks/task-reader.js';
 import { soloPolling, type PollCoordinator } from './poll-coordinator.js';
 import { TaskPoller, type PollerDependencies, type TaskUpdate, type Watcher } from './task-poller.js';
 
-export { taskNotFoundError, type TaskUpdate } from './task-poller.js';
+export { taskNotFoundError, type TaskUpdate, type Watcher } from './task-poller.js';
 
 // A slow client keeps only the newest states; the last event (terminal state or error) survives.
 const WATCHER_BUFFER = 16;
@@ -55,10 +57,10 @@ export class TaskWatchHub implements TaskUpdateSource {
     return this.#pollers.size;
   }
 
-  /** Watchers across all tasks. */
+  /** Subscribers' watchers across all tasks (the server's own, through `follow`, are not counted). */
   get activeWatchers(): number {
     let count = 0;
-    for (const poller of this.#pollers.values()) count += poller.watcherCount;
+    for (const usage of this.#owners.values()) count += usage.watchers;
     return count;
   }
 
@@ -90,6 +92,19 @@ export class TaskWatchHub implements TaskUpdateSource {
       poller.remove(watcher);
       this.#release(owner, id);
     }, new SlidingBuffer(WATCHER_BUFFER));
+  }
+
+  /**
+   * Adds a server-side watcher to the task's poller (starting one if none runs), counted against no
+   * owner's limits: the caller bounds its own. It gets the current state (if known) and every change,
+   * then `end()` after the terminal state, an error, or `close()`. Returns what removes it, or
+   * undefined once the hub is closed (nothing was added).
+   */
+  follow(id: string, watcher: Watcher): (() => void) | undefined {
+    if (this.#closed) return undefined;
+    const poller = this.#pollerFor(id, 'leased');
+    poller.add(watcher);
+    return () => poller.remove(watcher);
   }
 
   /** Takes a watcher slot for `owner` on task `id`, or says why not. */
@@ -125,7 +140,7 @@ export class TaskWatchHub implements TaskUpdateSource {
     for (const poller of [...this.#pollers.values()]) poller.finish();
   }
 
-  #pollerFor(id: string): TaskPoller {
+  #pollerFor(id: string, firstLook: 'cached' | 'leased' = 'cached'): TaskPoller {
     const existing = this.#pollers.get(id);
     if (existing) return existing;
     const poller = new TaskPoller(id, this.#deps, () => {
@@ -133,7 +148,7 @@ export class TaskWatchHub implements TaskUpdateSource {
     });
     this.#pollers.set(id, poller);
     // A poller serves every watcher: its log lines must not carry the first watcher's request id.
-    requestScope.exit(() => poller.start());
+    requestScope.exit(() => poller.start(firstLook));
     return poller;
   }
 }

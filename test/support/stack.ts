@@ -62,6 +62,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     UPSTREAM_RETRY_MAX_DELAY_MS: '50',
     // Most suites count upstream calls per request: the result cache is off unless a suite turns it on.
     TASK_CACHE_MAX_ENTRIES: '0',
+    // ...and server-side following, which reads every created task on its own, is off unless a
+    // suite turns it on (task-following.test.ts does).
+    FOLLOW_MAX_TASKS: '0',
     SHUTDOWN_GRACE_MS: '500',
     // Suites create many tasks quickly; the create limits have their own suite.
     CREATE_RATE_LIMIT_BURST: '10000',
