@@ -2,11 +2,10 @@
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway } from '../src/server.js';
 import { SignedTaskIds } from '../src/auth/task-ids.js';
-import { startStack, UPSTREAM_TEST_KEY, type Stack } from './support/stack.js';
+import { gatewayConfigFor, startStack, UPSTREAM_TEST_KEY, type Stack } from './support/stack.js';
 import { dataDirForThisTest } from './support/data-dir.js';
 
 const SHOP_KEY = 'k-shop-0123456789abcdef';
@@ -135,13 +134,7 @@ describe('task ownership', () => {
   });
 
   it('ownership survives a restart: a new gateway with the same secret reads the same id', async () => {
-    const config = loadConfig({
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
-      UPSTREAM_BASE_URL: stack.simulator.url,
-      SHUTDOWN_GRACE_MS: '500',
+    const config = gatewayConfigFor(stack.simulator.url, {
       DATA_DIR: dataDirForThisTest(),
       ...AUTH_ENV,
     });

@@ -2,13 +2,12 @@
 // a task nobody watches (the creator at once, the others at their rescan), yet the upstream reads it
 // once per interval in total (the poll lease), and its history status reaches SUCCEEDED.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { createThrowawayDatabase, postgresAvailableOrExplain, type ThrowawayDatabase } from './support/postgres.js';
 import { redisAvailableOrExplain, TEST_REDIS_URL, testKeyPrefix } from './support/redis.js';
-import { UPSTREAM_TEST_KEY } from './support/stack.js';
+import { gatewayConfigFor, UPSTREAM_TEST_KEY } from './support/stack.js';
 
 const runs = (await redisAvailableOrExplain('Following across replicas')) && (await postgresAvailableOrExplain('Following across replicas'));
 
@@ -30,13 +29,7 @@ afterAll(async () => {
 });
 
 async function replica(prefix: string): Promise<RunningGateway> {
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
-    UPSTREAM_BASE_URL: simulator.url,
-    SHUTDOWN_GRACE_MS: '500',
+  const config = gatewayConfigFor(simulator.url, {
     TASK_CACHE_MAX_ENTRIES: '0',
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,

@@ -1,12 +1,11 @@
 // Shared state on a real Redis: idempotent creates and create rate limits agree across replicas,
 // and Redis trouble makes keyed creates fail closed instead of billing twice.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { redisAvailableOrExplain, RedisProxy, TEST_REDIS_URL, testKeyPrefix } from './support/redis.js';
-import { UPSTREAM_TEST_KEY } from './support/stack.js';
+import { gatewayConfigFor, UPSTREAM_TEST_KEY } from './support/stack.js';
 import { dataDirForThisTest } from './support/data-dir.js';
 
 const runs = await redisAvailableOrExplain('Redis shared-state suite');
@@ -26,13 +25,7 @@ afterAll(async () => {
 });
 
 async function replica(env: Record<string, string>): Promise<RunningGateway> {
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
-    UPSTREAM_BASE_URL: simulator.url,
-    SHUTDOWN_GRACE_MS: '500',
+  const config = gatewayConfigFor(simulator.url, {
     TASK_CACHE_MAX_ENTRIES: '0',
     DATA_DIR: dataDirForThisTest(),
     ...env,

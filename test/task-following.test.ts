@@ -4,14 +4,13 @@
 // in the history, and a task the upstream does not know rests instead of being polled in a loop.
 import { createClient as createSseClient } from 'graphql-sse';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { openTaskHistory } from '../src/history/open-task-history.js';
 import { SHARED_HISTORY } from '../src/history/task-history.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { dataDirForThisTest } from './support/data-dir.js';
-import { startStack, UPSTREAM_TEST_KEY, type Stack } from './support/stack.js';
+import { gatewayConfigFor, startStack, UPSTREAM_TEST_KEY, type Stack } from './support/stack.js';
 
 // Following is off in test stacks by default (they count upstream reads per request): on here.
 const FAST_POLLS = { FOLLOW_MAX_TASKS: '10000', LIVE_POLL_MIN_INTERVAL_MS: '100', LIVE_POLL_MAX_INTERVAL_MS: '200', LIVE_POLL_JITTER_PERCENT: '0', TASK_CACHE_PENDING_TTL_MS: '100' };
@@ -168,13 +167,7 @@ describe('following across restarts and upstream trouble', () => {
   });
 
   async function gateway(dataDir: string, env: Record<string, string> = {}): Promise<RunningGateway & Pick<Stack, 'graphql'>> {
-    const config = loadConfig({
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
-      UPSTREAM_BASE_URL: simulator.url,
-      SHUTDOWN_GRACE_MS: '500',
+    const config = gatewayConfigFor(simulator.url, {
       TASK_CACHE_MAX_ENTRIES: '0',
       DATA_DIR: dataDir,
       ...FAST_POLLS,

@@ -7,13 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openTaskHistory, SQLITE_FILE_NAME } from '../src/history/open-task-history.js';
 import { SHARED_HISTORY } from '../src/history/task-history.js';
 import { startGateway } from '../src/server.js';
 import { startSimulator } from '../src/simulator/server.js';
-import { startStack, UPSTREAM_TEST_KEY, useStack, type Stack } from './support/stack.js';
+import { gatewayConfigFor, startStack, UPSTREAM_TEST_KEY, useStack, type Stack } from './support/stack.js';
 
 const SHOP_KEY = 'k-shop-0123456789abcdef';
 const STUDIO_KEY = 'k-studio-0123456789abcdef';
@@ -437,13 +436,7 @@ describe('a durable history', () => {
     // One simulator for both gateways, so the tasks still exist upstream after the restart.
     const simulator = await startSimulator({ apiKey: UPSTREAM_TEST_KEY, taskDurationMs: 600 });
     const startOnDataDir = (env: Record<string, string> = {}) => {
-      const config = loadConfig({
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
-        UPSTREAM_BASE_URL: simulator.url,
-        SHUTDOWN_GRACE_MS: '500',
+      const config = gatewayConfigFor(simulator.url, {
         DATA_DIR: dataDir,
         ...env,
       });

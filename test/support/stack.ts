@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
@@ -155,4 +155,20 @@ export function stackPerTest(defaults: StackOptions = {}): (env?: Record<string,
     started.push(stack);
     return stack;
   };
+}
+
+/**
+ * The settings of a gateway a suite starts itself against `simulatorUrl` (a restart, replicas):
+ * loopback, port 0, quiet, a short shutdown grace. `env` adds to them or overrides them.
+ */
+export function gatewayConfigFor(simulatorUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    UPSTREAM_API_KEY: UPSTREAM_TEST_KEY,
+    UPSTREAM_BASE_URL: simulatorUrl,
+    SHUTDOWN_GRACE_MS: '500',
+    ...env,
+  });
 }
