@@ -71,8 +71,9 @@ describe.each([
   ['WebSocket (graphql-ws)', collectWs],
 ])('taskUpdates over %s', (_transport, collect) => {
   it('emits QUEUED → PROCESSING → SUCCEEDED with rising progress, then completes', async () => {
-    // Long enough to stay QUEUED (15 %) until the subscription is open, even on a busy machine.
-    const s = await stack({}, 4000);
+    // Long enough to stay QUEUED (15 %: 1.2 s) until the subscription is open, even while another
+    // test file drives Chromium on the same two cores (600 ms was once not enough in CI).
+    const s = await stack({}, 8000);
     const id = await createTask(s);
     const results = await collect(s, id);
     expect(statuses(results)).toEqual(['QUEUED', 'PROCESSING', 'SUCCEEDED']);
