@@ -384,8 +384,18 @@ describe('graphql-sse single connection at shutdown', () => {
     const taskId = await createTask(stack);
     // Not lazy: the client keeps its stream open with no operation on it (a lazy one closes it itself).
     const client = sseClient(stack, true, { lazy: false, onNonLazyError: () => undefined });
-    const watching = watch(client, taskId);
-    await expect.poll(() => stack.gateway.live.activeWatchers, { timeout: 2000 }).toBe(1);
+    // Shutdown begins once the first update has arrived (a watcher counted before its first read
+    // would let the stream complete with no value at all).
+    let firstArrived: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => (firstArrived = resolve));
+    const watching = observe<WatchResult>((sink) =>
+      client.subscribe<{ taskUpdates: TaskUpdate }>(
+        { query: WATCH_TASK, variables: { id: taskId } },
+        { next: (value) => (sink.next(value), firstArrived()), error: (error) => sink.error(error), complete: () => sink.complete() },
+      ),
+    );
+    await arrived;
+    expect(stack.gateway.live.activeWatchers).toBe(1);
     // cutOff: whether the grace period had to cut a connection (the stream would hold one open).
     const { cutOff } = await stack.gateway.close();
     expect(cutOff).toBe(false);
