@@ -1,6 +1,7 @@
 // The per-request context: a fresh DataLoader per request (so nothing is cached across requests
 // in it), the shared task reader and watch hub, and a signal that fires when the client leaves or
 // the operation's deadline passes, so nobody waits for the upstream longer than that.
+import { limitOwnerOf, type AuthenticatedCaller } from './auth/caller-owner.js';
 import type DataLoader from 'dataloader';
 import type { TaskIdCodec } from './auth/task-ids.js';
 import type { TaskCacheConfig } from './config.js';
@@ -71,14 +72,10 @@ interface InitialContext {
   request?: { signal?: AbortSignal; headers?: { get(name: string): string | null } } | undefined;
   signal?: AbortSignal | undefined;
   /** Set by the HTTP layer or the WebSocket handshake after authentication. */
-  caller?: { tenant: string | null; address: string } | undefined;
+  caller?: AuthenticatedCaller | undefined;
 }
 
 /** Whose limits a caller counts against. */
-function ownerOf(caller: InitialContext['caller']): string {
-  if (!caller) return 'address:unknown';
-  return caller.tenant === null ? `address:${caller.address}` : `tenant:${caller.tenant}`;
-}
 
 export function createContextFactory(deps: ContextDependencies) {
   return (initial: InitialContext): GatewayContext => {
@@ -87,7 +84,7 @@ export function createContextFactory(deps: ContextDependencies) {
     // Made on first use: answers that never wait for the upstream never start a deadline timer.
     const getSignal = () => (signal ??= deadlineSignal(initial.signal ?? initial.request?.signal, deadlineAt, deps.operationDeadlineMs));
     const responseLifetime = new ResponseLifetime(deps.taskCache);
-    const owner = ownerOf(initial.caller);
+    const owner = limitOwnerOf(initial.caller);
     const admitRead = unknownReadGate(deps.tasks, deps.unknownIdReads, owner);
     const tenant = initial.caller?.tenant ?? null;
     return {

@@ -20,6 +20,7 @@
 // - Every refusal carries an extensions.code (graphql-sse answers with bare messages or no body).
 // - At shutdown open streams end, after their operations have completed, so the server is not held
 //   open until the grace period cuts them.
+import { limitOwnerOf, type AuthenticatedCaller } from '../auth/caller-owner.js';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import type { Plugin } from 'graphql-yoga';
@@ -45,7 +46,7 @@ export interface GraphQLSSESingleConnectionOptions extends StreamReservationLimi
 
 /** Who the HTTP layer says is calling (see yoga.ts, `Caller`). */
 interface CallerContext {
-  caller?: { tenant: string | null; address: string };
+  caller?: AuthenticatedCaller;
 }
 
 /** The stream token a request carries (header first, then query string), if any. */
@@ -60,12 +61,6 @@ function tokenOf(request: Request): string | undefined {
   return streamTokenIn(request.headers.get(STREAM_TOKEN_HEADER), query < 0 ? '' : request.url.slice(query + 1));
 }
 
-/** Whose limits a stream counts against: the tenant, or the caller's address on an open gateway. */
-function ownerOf(context: CallerContext): string {
-  const caller = context.caller;
-  if (!caller) return 'address:unknown';
-  return caller.tenant === null ? `address:${caller.address}` : `tenant:${caller.tenant}`;
-}
 
 type OnRequestPayload = Parameters<NonNullable<Plugin['onRequest']>>[0];
 /** Yoga's fetch implementation. */
@@ -257,7 +252,7 @@ export function useGraphQLSSESingleConnection(options: GraphQLSSESingleConnectio
       // Not graphql-sse's single-connection protocol: Yoga serves it (its SSE included).
       if (request.method !== 'PUT' && request.method !== 'DELETE' && token === undefined) return;
       if (new URL(request.url).pathname !== endpoint) return;
-      const owner = ownerOf(payload.serverContext as CallerContext);
+      const owner = limitOwnerOf((payload.serverContext as CallerContext).caller);
 
       if (request.method === 'PUT') {
         const reserved = reservations.reserve(owner);

@@ -28,6 +28,7 @@ import {
   webSocketUrl,
   type CodedError,
   type TaskUpdate,
+  type WatchedUpdates,
 } from './support.js';
 
 /** Apollo Client 3's own Accept for a subscription through HttpLink (link/http/createHttpLink.js). */
@@ -80,19 +81,12 @@ function wsLink(stack: Stack, connectionParams?: Record<string, string>): GraphQ
 const wsLinkClient = (stack: Stack, connectionParams?: Record<string, string>): Client =>
   new ApolloClient({ link: wsLink(stack, connectionParams), cache: new InMemoryCache() });
 
-/** How a subscription went: what it delivered, and whether it completed or failed (and with what). */
-interface Watched {
-  updates: TaskUpdate[];
-  ended: 'complete' | 'error';
-  error?: unknown;
-}
-
 /**
  * Subscribes through the client and collects until the observable completes or fails. Apollo 3,
  * with its default errorPolicy `none`, fails the observable on a GraphQL error (Apollo 4 hands it
  * over as a result). A stream that never ends fails on the test timeout.
  */
-function watch(client: Client, id: string): Promise<Watched> {
+function watch(client: Client, id: string): Promise<WatchedUpdates> {
   return new Promise((resolve) => {
     const updates: TaskUpdate[] = [];
     client.subscribe<{ taskUpdates: TaskUpdate }>({ query: gql(WATCH_TASK), variables: { id } }).subscribe({
@@ -231,7 +225,7 @@ describe('Apollo Client 3, an upstream outage mid-stream', () => {
   it('HttpLink: the updates so far arrive, then an ApolloError carrying UPSTREAM_UNAVAILABLE ends the subscription', async () => {
     const taskId = await createTask(stack);
     const { client } = httpClient(stack);
-    const watched = await new Promise<Watched>((resolve) => {
+    const watched = await new Promise<WatchedUpdates>((resolve) => {
       const updates: TaskUpdate[] = [];
       client.subscribe<{ taskUpdates: TaskUpdate }>({ query: gql(WATCH_TASK), variables: { id: taskId } }).subscribe({
         next: (result) => {

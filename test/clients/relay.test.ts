@@ -35,6 +35,7 @@ import {
   webSocketUrl,
   type CodedError,
   type TaskUpdate,
+  type WatchedUpdates,
 } from './support.js';
 
 type Transport = 'graphql-sse' | 'graphql-ws';
@@ -104,13 +105,7 @@ function createVideo(environment: Environment): Promise<CreateVideoMutation['res
   });
 }
 
-interface Watched {
-  updates: TaskUpdate[];
-  ended: 'complete' | 'error';
-  error?: unknown;
-}
-
-function watch(environment: Environment, id: string): Promise<Watched> {
+function watch(environment: Environment, id: string): Promise<WatchedUpdates> {
   return new Promise((resolve) => {
     const updates: TaskUpdate[] = [];
     requestSubscription<WatchTaskSubscription>(environment, {

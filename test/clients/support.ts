@@ -55,6 +55,13 @@ export interface Observed<T> {
   error?: unknown;
 }
 
+/** How a `taskUpdates` subscription went, for clients whose API hands over unwrapped updates. */
+export interface WatchedUpdates {
+  updates: TaskUpdate[];
+  ended: 'complete' | 'error';
+  error?: unknown;
+}
+
 /**
  * Drives a `subscribe(sink) => dispose` API (graphql-ws, graphql-sse) until it completes or fails.
  * The promise settles only on the library's own complete or error: a stream that never ends fails
