@@ -73,6 +73,11 @@ function writeJsonError(
   res.end(body);
 }
 
+/** The one 404 of the HTTP layer: unknown paths, and routes that are off (GraphiQL, simulator videos). */
+function writeNotFound(res: ServerResponse, headers: Record<string, string> = {}): void {
+  writeJsonError(res, 404, 'NOT_FOUND', 'Not found. GraphQL is served at /graphql.', headers);
+}
+
 /**
  * CORS headers for answers written here rather than by Yoga: without them a browser on another
  * origin would see a 401 or 413 as an opaque network error.
@@ -169,14 +174,14 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
   // GraphiQL's files hold nothing secret: no key, but only while GraphiQL is enabled.
   async function serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const answer = graphiqlAssets ? await graphiqlAssets.serve(req, res, path) : 'not-found';
-    if (answer === 'not-found') return writeJsonError(res, 404, 'NOT_FOUND', 'Not found. GraphQL is served at /graphql.');
+    if (answer === 'not-found') return writeNotFound(res);
     if (answer === 'method-not-allowed') return writeJsonError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET for GraphiQL files.', { allow: 'GET, HEAD' });
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const found = requestTarget(req.url);
     if (found.kind === 'malformed') return writeJsonError(res, 400, 'BAD_REQUEST', 'The request target must be a path such as /graphql.');
-    if (found.kind === 'not-found') return writeJsonError(res, 404, 'NOT_FOUND', 'Not found. GraphQL is served at /graphql.', corsHeaders(req, corsOrigins));
+    if (found.kind === 'not-found') return writeNotFound(res, corsHeaders(req, corsOrigins));
     const { target } = found;
     switch (target.route) {
       case 'graphql':
@@ -185,7 +190,7 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
         return serveGraphiQLAsset(req, res, target.path);
       // No key: a <video src> cannot send one (see simulator-video-route.ts for what the link exposes).
       case 'simulator-video':
-        if (!options.simulatorVideos) return writeJsonError(res, 404, 'NOT_FOUND', 'Not found. GraphQL is served at /graphql.', corsHeaders(req, corsOrigins));
+        if (!options.simulatorVideos) return writeNotFound(res, corsHeaders(req, corsOrigins));
         return serveSimulatorVideo(req, res, target.path, options.simulatorVideos, (status, code, message, headers) => writeJsonError(res, status, code, message, headers));
       case 'metrics':
         if (req.method !== 'GET') return writeJsonError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET for /metrics.', { allow: 'GET' });
