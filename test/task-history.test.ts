@@ -1,6 +1,9 @@
 // The durable task history (src/history/): one suite, run on SQLite under a fresh DATA_DIR and on a
 // throwaway PostgreSQL database, through the same openTaskHistory the gateway uses. Each test
-// works under owners and task ids of its own, so tests share one store without meeting.
+// works under owners and task ids of its own, so tests share one store without meeting. Calls that
+// read across owners (listUnfinished, claimCopies without a task id, listExpired) are the exception:
+// their tests either keep only their own tasks from the answer or use a time window no other test
+// touches, each saying which.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { openTaskHistory, SQLITE_FILE_NAME, TaskHistoryOpenError } from '../src/history/open-task-history.js';
-import type { HistoryCursor, TaskHistory, TaskRecord } from '../src/history/task-history.js';
+import type { CopyClaim, HistoryCursor, TaskHistory, TaskRecord, VideoCopy } from '../src/history/task-history.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { createThrowawayDatabase, postgresAvailableOrExplain, postgresMajorVersion, type ThrowawayDatabase } from './support/postgres.js';
 
@@ -42,9 +46,33 @@ function cursorOf(record: TaskRecord): HistoryCursor {
   return { createdAtMs: record.createdAt.getTime(), taskId: record.taskId };
 }
 
+/** How long the claims in these tests hold. */
+const LEASE_MS = 60_000;
+
+/** A stored copy of video `index` of a task; its size is past 2^32, as a long video's can be. */
+function copyOf(taskId: string, index: number, format: VideoCopy['format'] = 'MP4'): VideoCopy {
+  return { index, key: `videos/${taskId}/${index}.${format.toLowerCase()}`, format, bytes: 5_000_000_000 + index, storedAt: new Date(BASE_MS + 90_000 + index) };
+}
+
+/** Claims in a comparable order: an UPDATE … RETURNING promises none. */
+function sortedClaims(claims: readonly CopyClaim[]): CopyClaim[] {
+  return [...claims].sort((a, b) => (a.owner + '\n' + a.taskId < b.owner + '\n' + b.taskId ? -1 : 1));
+}
+
+/** Polls `condition` until it holds (10 s at most, generous for a loaded machine). */
+async function waitUntil(what: string, condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 interface StoreUnderTest {
   open(logger?: Logger): Promise<TaskHistory>;
   dispose(): Promise<void>;
+  /** Runs these statements in one transaction on the store's database, beside any open history. */
+  runSql(statements: readonly string[]): Promise<void>;
   /** SQLite only: the DATA_DIR it lives in. */
   dataDir?: string;
 }
@@ -293,6 +321,264 @@ function historySuite(name: string, runs: boolean, setUp: () => Promise<StoreUnd
       await expect(history.listUnfinished({ after: { createdAtMs: 1.5, taskId: 'x' }, limit: 5 })).rejects.toThrow(RangeError);
     });
 
+    /** Records a task and notes it SUCCEEDED, which makes its copies due at once. */
+    async function recordSucceeded(owner: string, taskId: string): Promise<void> {
+      await history.record({ owner, taskId, prompt: 'p', createdAt: new Date(BASE_MS) });
+      await history.noteStatus(taskId, 'SUCCEEDED', new Date(BASE_MS + 5000));
+    }
+
+    /** A claim at `nowMs` that holds for LEASE_MS. */
+    function claimAt(nowMs: number, options: { taskId?: string; limit?: number } = {}): Promise<CopyClaim[]> {
+      return history.claimCopies({ now: new Date(nowMs), leaseUntil: new Date(nowMs + LEASE_MS), limit: options.limit ?? 10, taskId: options.taskId });
+    }
+
+    it('makes a task due for copying when it succeeds, and claims it under a lease that counts attempts', async () => {
+      const owner = unique('tenant');
+      const taskId = unique('task');
+      const now = BASE_MS + 10_000;
+      await history.record({ owner, taskId, prompt: 'p', createdAt: new Date(BASE_MS) });
+      expect(await claimAt(now, { taskId })).toEqual([]);
+      await history.noteStatus(taskId, 'PROCESSING', new Date(BASE_MS + 1000));
+      expect(await claimAt(now, { taskId })).toEqual([]);
+
+      await history.noteStatus(taskId, 'SUCCEEDED', new Date(BASE_MS + 5000));
+      expect(await claimAt(now, { taskId })).toEqual([{ owner, taskId, attempts: 1 }]);
+      // The lease holds: not again at the same time, nor a millisecond before it ends...
+      expect(await claimAt(now, { taskId })).toEqual([]);
+      expect(await claimAt(now + LEASE_MS - 1, { taskId })).toEqual([]);
+      // ...and once it has run out, the task is due again (its claimer died, say).
+      expect(await claimAt(now + LEASE_MS, { taskId })).toEqual([{ owner, taskId, attempts: 2 }]);
+
+      // A task that failed has nothing to copy.
+      const failed = unique('task');
+      await history.record({ owner, taskId: failed, prompt: 'p', createdAt: new Date(BASE_MS) });
+      await history.noteStatus(failed, 'FAILED', new Date(BASE_MS + 5000));
+      expect(await claimAt(now, { taskId: failed })).toEqual([]);
+
+      // Without a task id: every due task of every owner. A task that just succeeded is due at 0,
+      // so a scan at time 0 finds it, with whatever other tests left due (earlier tests are done
+      // with their tasks, and later ones make their own); this test keeps only its own from the
+      // answer. Each claim moves what it takes past time 0, so the loop ends.
+      const scanned = unique('task');
+      await recordSucceeded(owner, scanned);
+      const claimed: CopyClaim[] = [];
+      for (let scans = 0; ; scans++) {
+        expect(scans).toBeLessThan(100);
+        const batch = await claimAt(0, { limit: 100 });
+        expect(batch.length).toBeLessThanOrEqual(100);
+        claimed.push(...batch);
+        if (batch.length === 0) break;
+      }
+      expect(claimed.filter((claim) => claim.owner === owner)).toEqual([{ owner, taskId: scanned, attempts: 1 }]);
+    });
+
+    it('gives a due task to exactly one of many claims made at once', async () => {
+      const owner = unique('tenant');
+      const taskIds = Array.from({ length: 5 }, () => unique('task'));
+      for (const taskId of taskIds) await recordSucceeded(owner, taskId);
+      const now = BASE_MS + 10_000;
+      // 50 claims in flight together, 10 per task: on PostgreSQL they run on separate connections
+      // and the losers drop out on the row's re-check; on SQLite the single writer orders them.
+      const results = await Promise.all(taskIds.flatMap((taskId) => Array.from({ length: 10 }, () => claimAt(now, { taskId }))));
+      expect(sortedClaims(results.flat())).toEqual(sortedClaims(taskIds.map((taskId) => ({ owner, taskId, attempts: 1 }))));
+      // The losing claims counted no attempt.
+      for (const taskId of taskIds) expect(await claimAt(now + LEASE_MS, { taskId })).toEqual([{ owner, taskId, attempts: 2 }]);
+    });
+
+    it('claims due tasks longest due first, at most `limit` at a time', async () => {
+      const owner = unique('tenant');
+      // Due before 1970: nothing else in the store is. Success makes a task due at time 0 and the
+      // other tests claim and defer in 2026, so a scan whose `now` is in this window sees exactly
+      // this test's tasks, and the assertions can be exact rather than "ours among others".
+      const windowMs = Date.UTC(1950, 0, 1);
+      const taskIds = Array.from({ length: 5 }, () => unique('task'));
+      for (const taskId of taskIds) await recordSucceeded(owner, taskId);
+      // Due one second apart, in an order that is neither the ids' nor the records'.
+      const dueOrder = [taskIds[3]!, taskIds[0]!, taskIds[4]!, taskIds[1]!, taskIds[2]!];
+      for (const [index, taskId] of dueOrder.entries()) await history.deferCopies(owner, taskId, new Date(windowMs + index * 1000));
+      const now = windowMs + 10_000;
+      const claimsOf = (ids: string[]) => sortedClaims(ids.map((taskId) => ({ owner, taskId, attempts: 1 })));
+
+      expect(sortedClaims(await claimAt(now, { limit: 2 }))).toEqual(claimsOf(dueOrder.slice(0, 2)));
+      expect(sortedClaims(await claimAt(now, { limit: 2 }))).toEqual(claimsOf(dueOrder.slice(2, 4)));
+      expect(await claimAt(now, { limit: 2 })).toEqual(claimsOf(dueOrder.slice(4)));
+      expect(await claimAt(now, { limit: 2 })).toEqual([]);
+    });
+
+    it('makes a deferred task due again at retryAt, not before', async () => {
+      const [owner, stranger] = [unique('tenant'), unique('tenant')];
+      const taskId = unique('task');
+      await recordSucceeded(owner, taskId);
+      const now = BASE_MS + 10_000;
+      expect(await claimAt(now, { taskId })).toEqual([{ owner, taskId, attempts: 1 }]);
+      // The attempt failed: due again in 20 s, before its lease would have run out.
+      const retryAt = now + 20_000;
+      await history.deferCopies(owner, taskId, new Date(retryAt));
+      // Another owner's deferral does not touch this owner's record.
+      await history.deferCopies(stranger, taskId, new Date(retryAt + 1_000_000));
+      expect(await claimAt(retryAt - 1, { taskId })).toEqual([]);
+      expect(await claimAt(retryAt, { taskId })).toEqual([{ owner, taskId, attempts: 2 }]);
+
+      // Deferring a task that has not succeeded does not make it due.
+      const queued = unique('task');
+      await history.record({ owner, taskId: queued, prompt: 'p', createdAt: new Date(BASE_MS) });
+      await history.deferCopies(owner, queued, new Date(BASE_MS));
+      expect(await claimAt(now + 1_000_000, { taskId: queued })).toEqual([]);
+    });
+
+    it("stores a task's copies for its owner, in video order, and claims it no more", async () => {
+      const [owner, stranger] = [unique('tenant'), unique('tenant')];
+      const [taskId, other] = [unique('task'), unique('task')];
+      await recordSucceeded(owner, taskId);
+      await recordSucceeded(owner, other);
+      const now = BASE_MS + 10_000;
+      expect(await claimAt(now, { taskId })).toHaveLength(1);
+      // Handed over out of order: read back in video order.
+      const copies = [copyOf(taskId, 2, 'GIF'), copyOf(taskId, 0), copyOf(taskId, 1)];
+      expect(await history.completeCopies(owner, taskId, copies)).toBe(true);
+      expect(await history.completeCopies(owner, other, [copyOf(other, 0)])).toBe(true);
+
+      const found = await history.getCopies(owner, [taskId, other, taskId, unique('never-recorded')]);
+      expect([...found.keys()].sort()).toEqual([taskId, other].sort());
+      expect(found.get(taskId)).toEqual([copyOf(taskId, 0), copyOf(taskId, 1), copyOf(taskId, 2, 'GIF')]);
+      expect(found.get(other)).toEqual([copyOf(other, 0)]);
+      expect((await history.getCopies(stranger, [taskId, other])).size).toBe(0);
+      expect((await history.getCopies(owner, [])).size).toBe(0);
+
+      // Copied: neither its lease running out nor a late deferral makes it due again.
+      expect(await claimAt(now + LEASE_MS, { taskId })).toEqual([]);
+      await history.deferCopies(owner, taskId, new Date(BASE_MS));
+      expect(await claimAt(now + 1_000_000, { taskId })).toEqual([]);
+      expect(await claimAt(now + 1_000_000, { taskId: other })).toEqual([]);
+    });
+
+    it('replaces the copies when a task is completed twice', async () => {
+      const owner = unique('tenant');
+      const taskId = unique('task');
+      await recordSucceeded(owner, taskId);
+      expect(await history.completeCopies(owner, taskId, [copyOf(taskId, 0), copyOf(taskId, 1), copyOf(taskId, 2)])).toBe(true);
+      const again = [{ ...copyOf(taskId, 0, 'GIF'), key: 'videos/again/0.gif' }];
+      expect(await history.completeCopies(owner, taskId, again)).toBe(true);
+      expect((await history.getCopies(owner, [taskId])).get(taskId)).toEqual(again);
+    });
+
+    it('completes nothing for a task deleted while it was being copied', async () => {
+      const [owner, stranger] = [unique('tenant'), unique('tenant')];
+      const taskId = unique('task');
+      await recordSucceeded(owner, taskId);
+      expect(await claimAt(BASE_MS + 10_000, { taskId })).toHaveLength(1);
+      expect(await history.delete(owner, taskId)).toBe(true);
+      expect(await history.completeCopies(owner, taskId, [copyOf(taskId, 0)])).toBe(false);
+      expect((await history.getCopies(owner, [taskId])).size).toBe(0);
+      // Nor for an owner that never had it.
+      expect(await history.completeCopies(stranger, taskId, [copyOf(taskId, 0)])).toBe(false);
+      expect((await history.getCopies(stranger, [taskId])).size).toBe(0);
+    });
+
+    it("deletes a task's copies with it, for its owner only", async () => {
+      const [owner, stranger] = [unique('tenant'), unique('tenant')];
+      const taskId = unique('task');
+      await recordSucceeded(owner, taskId);
+      expect(await history.completeCopies(owner, taskId, [copyOf(taskId, 0), copyOf(taskId, 1)])).toBe(true);
+
+      expect(await history.delete(stranger, taskId)).toBe(false);
+      expect((await history.getCopies(owner, [taskId])).get(taskId)).toHaveLength(2);
+
+      expect(await history.delete(owner, taskId)).toBe(true);
+      expect((await history.getCopies(owner, [taskId])).size).toBe(0);
+      // Gone, not hidden behind the missing record: recording the task again brings none back.
+      await history.record({ owner, taskId, prompt: 'p', createdAt: new Date(BASE_MS) });
+      expect((await history.getCopies(owner, [taskId])).size).toBe(0);
+    });
+
+    it('lists the records of every owner created before a time, oldest first, at most `limit`', async () => {
+      const [one, other] = [unique('tenant'), unique('tenant')];
+      // Created in 2001: every other record in the store is from 2026 (BASE_MS, or the clock in the
+      // killed writer's test), so records before `before` are exactly this test's.
+      const startMs = Date.UTC(2001, 0, 1);
+      const entries = [
+        { owner: one, taskId: unique('expired-b'), createdAt: new Date(startMs + 2000) },
+        { owner: other, taskId: unique('expired-c'), createdAt: new Date(startMs) },
+        { owner: one, taskId: unique('expired-a'), createdAt: new Date(startMs + 1000) },
+        // Tied with the one before: the task id decides.
+        { owner: other, taskId: unique('expired-a'), createdAt: new Date(startMs + 1000) },
+      ];
+      for (const entry of entries) await history.record({ ...entry, prompt: 'p' });
+      const before = new Date(startMs + 3000);
+      // Created at `before` itself: not before it.
+      await history.record({ owner: one, taskId: unique('not-expired'), prompt: 'p', createdAt: before });
+
+      const oldestFirst = [...entries].sort((a, b) => -newestFirst(a, b)).map(({ owner, taskId }) => ({ owner, taskId }));
+      expect(await history.listExpired(before, 100)).toEqual(oldestFirst);
+      expect(await history.listExpired(before, 2)).toEqual(oldestFirst.slice(0, 2));
+      expect(await history.listExpired(new Date(startMs), 100)).toEqual([]);
+    });
+
+    it('keeps the first value of a shared secret, for every caller and across reopening', async () => {
+      const name = unique('secret');
+      expect(await history.sharedSecret(name, () => 'first value')).toBe('first value');
+      expect(await history.sharedSecret(name, () => 'second value')).toBe('first value');
+
+      // Ten processes' first calls at once: one value wins and every caller reads it.
+      const raced = unique('secret');
+      const candidates = Array.from({ length: 10 }, (_, index) => `candidate ${index}`);
+      const answers = await Promise.all(candidates.map((candidate) => history.sharedSecret(raced, () => candidate)));
+      expect(new Set(answers).size).toBe(1);
+      expect(candidates).toContain(answers[0]);
+
+      const again = await store.open();
+      try {
+        expect(await again.sharedSecret(name, () => 'after reopening')).toBe('first value');
+        expect(await again.sharedSecret(raced, () => 'after reopening')).toBe(answers[0]);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it('makes the copies of tasks that succeeded before the video-copies migration due when it runs', async () => {
+      // A store of its own: it is taken back to the schema before 2026-12-03-video-copies.
+      const earlier = await setUp();
+      try {
+        const owner = unique('tenant');
+        const [succeeded, failed, queued] = [unique('succeeded'), unique('failed'), unique('queued')];
+        const first = await earlier.open();
+        try {
+          for (const taskId of [succeeded, failed, queued]) await first.record({ owner, taskId, prompt: 'p', createdAt: new Date(BASE_MS) });
+          await first.noteStatus(succeeded, 'SUCCEEDED', new Date(BASE_MS + 1000));
+          await first.noteStatus(failed, 'FAILED', new Date(BASE_MS + 1000));
+        } finally {
+          await first.close();
+        }
+        // Undoes the migration (everything it adds, and its bookkeeping row), as if the store had
+        // only ever run the versions before it. Its copy_state column goes too, so if the migration
+        // did not run again the claims below would fail on a missing column.
+        await earlier.runSql([
+          'drop table video_copies',
+          'drop table gateway_secrets',
+          'drop index task_history_copies_due',
+          'drop index task_history_oldest',
+          'alter table task_history drop column copy_state',
+          'alter table task_history drop column copy_attempts',
+          'alter table task_history drop column copy_due_at',
+          "delete from kysely_migration where name = '2026-12-03-video-copies'",
+        ]);
+
+        const upgraded = await earlier.open();
+        try {
+          const now = BASE_MS + 10_000;
+          const claim = (taskId: string) => upgraded.claimCopies({ now: new Date(now), leaseUntil: new Date(now + LEASE_MS), limit: 10, taskId });
+          expect(await claim(succeeded)).toEqual([{ owner, taskId: succeeded, attempts: 1 }]);
+          expect(await claim(failed)).toEqual([]);
+          expect(await claim(queued)).toEqual([]);
+          expect((await upgraded.getMany(owner, [succeeded])).get(succeeded)?.status).toBe('SUCCEEDED');
+        } finally {
+          await upgraded.close();
+        }
+      } finally {
+        await earlier.dispose();
+      }
+    });
+
     it('opens again on the same store: migrations are a no-op and the data is there', async () => {
       const owner = unique('tenant');
       const taskId = unique('task');
@@ -321,6 +607,14 @@ historySuite(
     return {
       open: (logger = silent) => openTaskHistory({ dataDir, databaseUrl: undefined, logger }),
       dispose: async () => rmSync(root, { recursive: true, force: true }),
+      runSql: async (statements) => {
+        const database = new Database(join(dataDir, SQLITE_FILE_NAME));
+        try {
+          database.transaction(() => statements.forEach((statement) => database.exec(statement)))();
+        } finally {
+          database.close();
+        }
+      },
       dataDir,
     };
   },
@@ -337,6 +631,7 @@ historySuite(
         expect(database.prepare('select name from kysely_migration order by name').all()).toEqual([
           { name: '2026-12-01-task-history' },
           { name: '2026-12-02-unfinished-tasks' },
+          { name: '2026-12-03-video-copies' },
         ]);
       } finally {
         database.close();
@@ -353,6 +648,24 @@ historySuite(
           )
           .all(0, '', 10) as { detail: string }[];
         expect(plan.map((row) => row.detail).join('\n')).toContain('task_history_unfinished_oldest');
+      } finally {
+        database.close();
+      }
+    });
+
+    it('finds due copies and expired records from their own indexes, not by reading the whole table', () => {
+      const database = new Database(join(dataDirOf(), SQLITE_FILE_NAME), { readonly: true });
+      try {
+        const planOf = (statement: string, ...parameters: unknown[]) =>
+          (database.prepare(`explain query plan ${statement}`).all(...parameters) as { detail: string }[]).map((row) => row.detail).join('\n');
+        // The statements claimCopies (a scan, with no task id) and listExpired send.
+        const claim =
+          'update "task_history" set "copy_due_at" = ?, "copy_attempts" = "copy_attempts" + ? where ("owner", "task_id") in ' +
+          `(select "owner", "task_id" from "task_history" where copy_state = 'PENDING' and "copy_due_at" <= ? order by "copy_due_at" asc limit ?) ` +
+          `and copy_state = 'PENDING' and "copy_due_at" <= ? returning "owner", "task_id", "copy_attempts"`;
+        expect(planOf(claim, 1, 1, 1, 10, 1)).toContain('task_history_copies_due');
+        const expired = 'select "owner", "task_id" from "task_history" where "created_at" < ? order by "created_at" asc, "task_id" asc limit ?';
+        expect(planOf(expired, 1, 10)).toContain('task_history_oldest');
       } finally {
         database.close();
       }
@@ -396,6 +709,17 @@ historySuite(
     return {
       open: (logger = silent) => openTaskHistory({ dataDir: '/nonexistent-unused', databaseUrl: database.url, logger }),
       dispose: () => database.drop(),
+      runSql: async (statements) => {
+        const client = new pg.Client({ connectionString: database.url });
+        await client.connect();
+        try {
+          await client.query('begin');
+          for (const statement of statements) await client.query(statement);
+          await client.query('commit');
+        } finally {
+          await client.end();
+        }
+      },
     };
   },
   () => {
@@ -414,6 +738,47 @@ historySuite(
         const next = await history.list('o', { first: 10, after: { createdAtMs: BASE_MS, taskId: 'task-_' } });
         expect(next.records.map((record) => record.taskId)).toEqual(['task-Z', 'task-B', 'task-1']);
       } finally {
+        await history.close();
+        await database.drop();
+      }
+    });
+
+    it('leaves no copy rows behind when a task is deleted while its copies are being recorded', async () => {
+      // The interleaving that matters, made certain: a third connection holds the task's row, so
+      // completeCopies waits for it first and delete() queues behind completeCopies. When the row
+      // is let go, completeCopies commits its copy rows and then delete() removes the record; the
+      // copy rows must go with it (a delete that cleared them before waiting for the row would
+      // find none yet and leave them behind, belonging to no record).
+      const database = await createThrowawayDatabase();
+      const history = await openTaskHistory({ dataDir: '/nonexistent-unused', databaseUrl: database.url, logger: silent });
+      const holder = new pg.Client({ connectionString: database.url });
+      const observer = new pg.Client({ connectionString: database.url });
+      try {
+        await Promise.all([holder.connect(), observer.connect()]);
+        await history.record({ owner: 'o', taskId: 't', prompt: 'p', createdAt: new Date(BASE_MS) });
+        await history.noteStatus('t', 'SUCCEEDED', new Date(BASE_MS + 1));
+        // Calls of the history waiting for a lock (the observer's own reads never wait).
+        const waiting = async () => {
+          const { rows } = await observer.query<{ n: string }>(
+            "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+          );
+          return Number(rows[0]?.n);
+        };
+
+        await holder.query('begin');
+        await holder.query("select 1 from task_history where owner = 'o' and task_id = 't' for update");
+        const completing = history.completeCopies('o', 't', [copyOf('t', 0), copyOf('t', 1)]);
+        await waitUntil('completeCopies waits for the row', async () => (await waiting()) === 1);
+        const deleting = history.delete('o', 't');
+        await waitUntil('delete waits too', async () => (await waiting()) === 2);
+        await holder.query('commit');
+
+        expect(await completing).toBe(true);
+        expect(await deleting).toBe(true);
+        expect((await history.getMany('o', ['t'])).size).toBe(0);
+        expect((await history.getCopies('o', ['t'])).size).toBe(0);
+      } finally {
+        await Promise.all([holder.end(), observer.end()]);
         await history.close();
         await database.drop();
       }

@@ -25,6 +25,9 @@ function byteOrder(flavor: SqlFlavor) {
  */
 export const UNFINISHED = "status not in ('SUCCEEDED', 'FAILED')";
 
+/** A task whose videos still need copying; shared with its partial index, as UNFINISHED is. */
+export const COPY_PENDING = "copy_state = 'PENDING'";
+
 function historyMigrations(flavor: SqlFlavor): Record<string, Migration> {
   return {
     '2026-12-01-task-history': {
@@ -61,6 +64,45 @@ function historyMigrations(flavor: SqlFlavor): Record<string, Migration> {
           .on('task_history')
           .columns(['created_at', 'task_id'])
           .where(sql.raw<boolean>("status not in ('SUCCEEDED', 'FAILED')"))
+          .execute();
+      },
+    },
+    '2026-12-03-video-copies': {
+      async up(db: Kysely<any>) {
+        // Copying a task's videos: NONE until it succeeds, PENDING until every copy is stored, then
+        // STORED. `copy_due_at` is when the next attempt may start; a claim moves it to the end of
+        // its lease, so a process that dies while copying leaves the task due again then.
+        // (SQLite adds one column per statement.)
+        await db.schema.alterTable('task_history').addColumn('copy_state', 'text', (column) => column.notNull().defaultTo('NONE')).execute();
+        await db.schema.alterTable('task_history').addColumn('copy_attempts', 'integer', (column) => column.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('task_history').addColumn('copy_due_at', 'bigint', (column) => column.notNull().defaultTo(0)).execute();
+        // Tasks that succeeded before this version get their copies too (a fresh read renews the link).
+        await db.updateTable('task_history').set({ copy_state: 'PENDING' }).where('status', '=', 'SUCCEEDED').execute();
+        // The copier's scan: due copies, longest due first, from an index that holds only those.
+        await db.schema
+          .createIndex('task_history_copies_due')
+          .on('task_history')
+          .column('copy_due_at')
+          .where(sql.raw<boolean>("copy_state = 'PENDING'"))
+          .execute();
+        // The retention sweep: the oldest records of every owner.
+        await db.schema.createIndex('task_history_oldest').on('task_history').columns(['created_at', 'task_id']).execute();
+        await db.schema
+          .createTable('video_copies')
+          .addColumn('owner', 'text', (column) => column.notNull().modifyEnd(byteOrder(flavor)))
+          .addColumn('task_id', 'text', (column) => column.notNull().modifyEnd(byteOrder(flavor)))
+          .addColumn('video_index', 'integer', (column) => column.notNull())
+          .addColumn('storage_key', 'text', (column) => column.notNull())
+          .addColumn('format', 'text', (column) => column.notNull())
+          .addColumn('bytes', 'bigint', (column) => column.notNull())
+          .addColumn('stored_at', 'bigint', (column) => column.notNull())
+          .addPrimaryKeyConstraint('video_copies_pkey', ['owner', 'task_id', 'video_index'])
+          .execute();
+        // Secrets every replica must agree on (the key that signs video links), made at first use.
+        await db.schema
+          .createTable('gateway_secrets')
+          .addColumn('name', 'text', (column) => column.primaryKey())
+          .addColumn('value', 'text', (column) => column.notNull())
           .execute();
       },
     },

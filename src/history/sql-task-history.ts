@@ -5,8 +5,19 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type ColumnType, type DialectAdapter, type ExpressionBuilder } from 'kysely';
 import type { Pool } from 'pg';
 import { isTerminalStatus, type TaskStatusValue } from '../upstream/task-snapshot.js';
-import { migrateHistory, UNFINISHED, type SqlFlavor } from './history-migrations.js';
-import type { HistoryOwner, HistoryPage, HistoryQuery, TaskHistory, TaskRecord, UnfinishedQuery } from './task-history.js';
+import { COPY_PENDING, migrateHistory, UNFINISHED, type SqlFlavor } from './history-migrations.js';
+import type {
+  CopyClaim,
+  CopyClaimQuery,
+  ExpiredRecord,
+  HistoryOwner,
+  HistoryPage,
+  HistoryQuery,
+  TaskHistory,
+  TaskRecord,
+  UnfinishedQuery,
+  VideoCopy,
+} from './task-history.js';
 
 /** Epoch milliseconds; PostgreSQL's driver hands a bigint back as a string, SQLite as a number. */
 type EpochMs = ColumnType<number | string, number, number>;
@@ -18,10 +29,30 @@ interface TaskHistoryTable {
   created_at: EpochMs;
   status: string;
   updated_at: EpochMs;
+  copy_state: ColumnType<string, string | undefined, string>;
+  copy_attempts: ColumnType<number, number | undefined, number>;
+  copy_due_at: ColumnType<number | string, number | undefined, number>;
+}
+
+interface VideoCopiesTable {
+  owner: string;
+  task_id: string;
+  video_index: number;
+  storage_key: string;
+  format: string;
+  bytes: EpochMs;
+  stored_at: EpochMs;
+}
+
+interface GatewaySecretsTable {
+  name: string;
+  value: string;
 }
 
 interface HistoryTables {
   task_history: TaskHistoryTable;
+  video_copies: VideoCopiesTable;
+  gateway_secrets: GatewaySecretsTable;
 }
 
 type TaskHistoryRow = {
@@ -136,7 +167,8 @@ export class SqlTaskHistory implements TaskHistory {
     const atMs = at.getTime();
     await this.#db
       .updateTable('task_history')
-      .set({ status, updated_at: atMs })
+      // Reaching SUCCEEDED makes the task's videos due for copying at once.
+      .set(status === 'SUCCEEDED' ? { status, updated_at: atMs, copy_state: 'PENDING', copy_due_at: 0 } : { status, updated_at: atMs })
       .where('task_id', '=', taskId)
       // Unchanged: no write at all (a poller may note every read).
       .where('status', '<>', status)
@@ -169,9 +201,126 @@ export class SqlTaskHistory implements TaskHistory {
     return rows.map(toTaskRecord);
   }
 
+  async claimCopies(query: CopyClaimQuery): Promise<CopyClaim[]> {
+    const now = query.now.getTime();
+    const due = this.#db
+      .selectFrom('task_history')
+      .select(['owner', 'task_id'])
+      // Literal, like UNFINISHED: the partial index's own condition.
+      .where(sql.raw<boolean>(COPY_PENDING))
+      .where('copy_due_at', '<=', now)
+      .$if(query.taskId !== undefined, (select) => select.where('task_id', '=', query.taskId ?? ''))
+      .orderBy('copy_due_at', 'asc')
+      .limit(query.limit);
+    const rows = await this.#db
+      .updateTable('task_history')
+      .set((eb) => ({ copy_due_at: query.leaseUntil.getTime(), copy_attempts: eb('copy_attempts', '+', 1) }))
+      .where((eb) => eb(eb.refTuple('owner', 'task_id'), 'in', due.$asTuple('owner', 'task_id')))
+      // Checked again on the row itself: on PostgreSQL a replica that claimed it first has moved
+      // copy_due_at by the time this update gets the row lock, so the row drops out here.
+      .where(sql.raw<boolean>(COPY_PENDING))
+      .where('copy_due_at', '<=', now)
+      .returning(['owner', 'task_id', 'copy_attempts'])
+      .execute();
+    return rows.map((row) => ({ owner: row.owner, taskId: row.task_id, attempts: Number(row.copy_attempts) }));
+  }
+
+  async completeCopies(owner: HistoryOwner, taskId: string, copies: readonly VideoCopy[]): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const marked = await trx
+        .updateTable('task_history')
+        .set({ copy_state: 'STORED' })
+        .where('owner', '=', owner)
+        .where('task_id', '=', taskId)
+        .executeTakeFirst();
+      if (marked.numUpdatedRows === 0n) return false;
+      await trx.deleteFrom('video_copies').where('owner', '=', owner).where('task_id', '=', taskId).execute();
+      if (copies.length > 0) {
+        await trx
+          .insertInto('video_copies')
+          .values(
+            copies.map((copy) => ({
+              owner,
+              task_id: taskId,
+              video_index: copy.index,
+              storage_key: copy.key,
+              format: copy.format,
+              bytes: copy.bytes,
+              stored_at: copy.storedAt.getTime(),
+            })),
+          )
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  async deferCopies(owner: HistoryOwner, taskId: string, retryAt: Date): Promise<void> {
+    await this.#db
+      .updateTable('task_history')
+      .set({ copy_due_at: retryAt.getTime() })
+      .where('owner', '=', owner)
+      .where('task_id', '=', taskId)
+      .where(sql.raw<boolean>(COPY_PENDING))
+      .execute();
+  }
+
+  async getCopies(owner: HistoryOwner, taskIds: readonly string[]): Promise<Map<string, VideoCopy[]>> {
+    const found = new Map<string, VideoCopy[]>();
+    const wanted = [...new Set(taskIds)];
+    if (wanted.length === 0) return found;
+    const rows = await this.#db
+      .selectFrom('video_copies')
+      .selectAll()
+      .where('owner', '=', owner)
+      .where('task_id', 'in', wanted)
+      .orderBy('task_id')
+      .orderBy('video_index')
+      .execute();
+    for (const row of rows) {
+      const copies = found.get(row.task_id) ?? [];
+      copies.push({
+        index: Number(row.video_index),
+        key: row.storage_key,
+        format: row.format === 'GIF' ? 'GIF' : 'MP4',
+        bytes: Number(row.bytes),
+        storedAt: new Date(Number(row.stored_at)),
+      });
+      found.set(row.task_id, copies);
+    }
+    return found;
+  }
+
+  async listExpired(before: Date, limit: number): Promise<ExpiredRecord[]> {
+    const rows = await this.#db
+      .selectFrom('task_history')
+      .select(['owner', 'task_id'])
+      .where('created_at', '<', before.getTime())
+      .orderBy('created_at', 'asc')
+      .orderBy('task_id', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ owner: row.owner, taskId: row.task_id }));
+  }
+
   async delete(owner: HistoryOwner, taskId: string): Promise<boolean> {
-    const result = await this.#db.deleteFrom('task_history').where('owner', '=', owner).where('task_id', '=', taskId).executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    return this.#db.transaction().execute(async (trx) => {
+      // The record first: on PostgreSQL this waits for a completeCopies holding the row, so the
+      // copy rows it commits are there to delete next (the other order would miss them).
+      const result = await trx.deleteFrom('task_history').where('owner', '=', owner).where('task_id', '=', taskId).executeTakeFirst();
+      await trx.deleteFrom('video_copies').where('owner', '=', owner).where('task_id', '=', taskId).execute();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  async sharedSecret(name: string, create: () => string): Promise<string> {
+    await this.#db
+      .insertInto('gateway_secrets')
+      .values({ name, value: create() })
+      .onConflict((conflict) => conflict.column('name').doNothing())
+      .execute();
+    const row = await this.#db.selectFrom('gateway_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return row.value;
   }
 
   async close(): Promise<void> {

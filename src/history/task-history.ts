@@ -57,6 +57,41 @@ export interface UnfinishedQuery {
   limit: number;
 }
 
+/** A stored copy of one of a task's videos (the bytes live in the video store under `key`). */
+export interface VideoCopy {
+  /** The video's place in the task's `videos` list. */
+  index: number;
+  /** The object's name in the video store. */
+  key: string;
+  format: 'MP4' | 'GIF';
+  bytes: number;
+  storedAt: Date;
+}
+
+/** A task whose videos one process has claimed to copy, until the claim's lease runs out. */
+export interface CopyClaim {
+  owner: HistoryOwner;
+  taskId: string;
+  /** Attempts so far, this one included. */
+  attempts: number;
+}
+
+export interface CopyClaimQuery {
+  now: Date;
+  /** Until when the claim holds: a process that dies while copying leaves the task due again then. */
+  leaseUntil: Date;
+  /** At most this many tasks (1..1000). */
+  limit: number;
+  /** Only this upstream task (just seen succeed); otherwise any task due, the longest due first. */
+  taskId?: string | undefined;
+}
+
+/** A record old enough for the retention sweep. */
+export interface ExpiredRecord {
+  owner: HistoryOwner;
+  taskId: string;
+}
+
 export interface TaskHistory {
   /**
    * Writes the record of a task the gateway just created. Resolves only once the record is durable
@@ -81,7 +116,29 @@ export interface TaskHistory {
    * unfinished tasks reads each page from an index range, never the finished ones.
    */
   listUnfinished(query: UnfinishedQuery): Promise<TaskRecord[]>;
-  /** Removes the record; false when `owner` has no such task. */
+  /**
+   * Claims tasks whose videos are due to be copied: SUCCEEDED (noteStatus makes every task that
+   * reaches it due at once), not yet copied, and not claimed by anyone whose lease still runs. Each
+   * claim counts an attempt and holds until `leaseUntil`. Two processes never claim one task at once.
+   */
+  claimCopies(query: CopyClaimQuery): Promise<CopyClaim[]>;
+  /**
+   * Records the copies made for a claimed task, and marks it copied, in one commit. False when the
+   * record is gone (deleted while copying): the caller then removes the objects it stored.
+   */
+  completeCopies(owner: HistoryOwner, taskId: string, copies: readonly VideoCopy[]): Promise<boolean>;
+  /** A failed attempt: the task is due again at `retryAt` (its claim ends). */
+  deferCopies(owner: HistoryOwner, taskId: string, retryAt: Date): Promise<void>;
+  /** The copies held for these tasks of `owner`, by task id, each list in video order. */
+  getCopies(owner: HistoryOwner, taskIds: readonly string[]): Promise<Map<string, VideoCopy[]>>;
+  /** Records (of every owner) created before `before`, oldest first, at most `limit`. */
+  listExpired(before: Date, limit: number): Promise<ExpiredRecord[]>;
+  /** Removes the record and its copies' rows; false when `owner` has no such task. */
   delete(owner: HistoryOwner, taskId: string): Promise<boolean>;
+  /**
+   * A secret shared by every process on this store, made by `create` the first time it is asked for
+   * (whoever writes first wins; everyone reads that one). It lives as long as the store.
+   */
+  sharedSecret(name: string, create: () => string): Promise<string>;
   close(): Promise<void>;
 }
