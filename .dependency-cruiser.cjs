@@ -1,14 +1,14 @@
 // The layering of src/, checked by `npm test` (dependency-cruiser). From the top down:
 //   main.ts → server.ts → gateway.ts (the one composition root)
 //   → graphql-ws.ts, http/ (transports) → yoga.ts → schema/, plugins/, response-cache/
-//   → context.ts (per-request context) → create-video/, live/ → tasks/ (domain services)
-//   → history/ (the durable task history, below every other domain service)
+//   → context.ts (per-request context) → videos/ (copies of finished videos), create-video/, live/
+//   → tasks/ (domain services) → history/ (the durable task history, below every other domain service)
 //   → upstream/, auth/ and the single-file infrastructure modules (config, logger, metrics,
 //     request-scope, redis-connection, read-body, token-buckets, domain-error, operation-deadline,
 //     persisted-documents) at the bottom.
 // The simulator stands apart: only server.ts starts it. Type-only imports count too.
 const infra = '^src/(config|logger|metrics|request-scope|redis-connection|read-body|token-buckets|domain-error|operation-deadline|persisted-documents)[.]ts$|^src/(auth|upstream)/';
-const domain = '^src/(create-video|live|tasks|history)/';
+const domain = '^src/(create-video|live|tasks|history|videos)/';
 const api = '^src/(schema|plugins|response-cache|http)/|^src/(context|yoga|graphql-ws|graphiql-examples)[.]ts$';
 const root = '^src/(main|server|gateway)[.]ts$';
 
@@ -42,6 +42,26 @@ module.exports = {
       comment: 'The task history is read and written by tasks, live updates and the create flow; it imports only infrastructure (task snapshot types, logger, config types).',
       from: { path: '^src/history/' },
       to: { path: '^src/', pathNot: `${infra}|^src/history/` },
+    },
+    {
+      name: 'videos-above-the-task-services',
+      severity: 'error',
+      comment: 'Video copies read tasks and the history; reading tasks, live updates, the create flow and the history know nothing of them.',
+      from: { path: '^src/(tasks|live|create-video|history)/' },
+      to: { path: '^src/videos/' },
+    },
+    {
+      name: 'only-the-root-chooses-the-video-store',
+      severity: 'error',
+      comment: 'A folder or S3 is decided in gateway.ts alone; everything else depends on the VideoStore interface.',
+      from: { pathNot: '^src/(gateway[.]ts|videos/open-video-store[.]ts)$' },
+      to: { path: '^src/videos/(open-video-store|folder-video-store|s3-video-store)[.]ts$' },
+    },
+    {
+      name: 'aws-sdk-only-behind-the-s3-store',
+      severity: 'error',
+      from: { pathNot: '^src/videos/s3-video-store[.]ts$' },
+      to: { path: '(^|/)node_modules/@aws-sdk/' },
     },
     {
       name: 'live-and-create-apart',

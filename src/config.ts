@@ -197,6 +197,30 @@ const envSchema = z.object({
     })
     .transform((value) => (value === undefined || value === '' ? undefined : value)),
 
+  // Copies of finished videos (src/videos/): a folder under DATA_DIR, or S3-compatible storage
+  // (VIDEO_STORAGE_URL=s3://bucket/prefix) for many replicas; see VideoConfig for each setting.
+  VIDEO_STORAGE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .refine((value) => value === undefined || value === '' || parseS3Url(value) !== undefined, {
+      error: 'must be s3://bucket or s3://bucket/prefix (bucket: 3-63 lower-case letters, digits, dots or hyphens)',
+    })
+    .transform((value) => (value === undefined || value === '' ? undefined : value)),
+  VIDEO_STORAGE_S3_ENDPOINT: httpUrl('').optional(),
+  VIDEO_STORAGE_S3_REGION: z.string().trim().regex(/^[a-z0-9-]{1,40}$/, { error: 'must be a region name such as us-east-1' }).default('us-east-1'),
+  VIDEO_STORAGE_S3_ACCESS_KEY_ID: z.string().trim().min(1).optional(),
+  VIDEO_STORAGE_S3_SECRET_ACCESS_KEY: z.string().trim().min(1).optional(),
+  VIDEO_STORAGE_S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  VIDEO_COPY_CONCURRENCY: int(0, 64, 2),
+  VIDEO_COPY_MAX_BYTES: int(1024, 4096 * MiB, 512 * MiB),
+  VIDEO_COPY_TIMEOUT_MS: int(100, 3_600_000, 300_000),
+  VIDEO_COPY_RESCAN_INTERVAL_MS: int(100, 86_400_000, 30_000),
+  VIDEO_COPY_RETRY_MAX_DELAY_MS: int(100, 7 * 86_400_000, 3_600_000),
+  VIDEO_LINK_TTL_SECONDS: int(10, 7 * 86_400, 3600),
+  VIDEO_RETENTION_DAYS: int(1, 36_500, 30),
+  VIDEO_RETENTION_SWEEP_INTERVAL_MS: int(1000, 86_400_000, 3_600_000),
+
   IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
   // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
   CREATE_MAX_BODY_BYTES: int(1024, 20_000_000, 20_000_000),
@@ -379,6 +403,40 @@ export interface HttpLimitsConfig {
   wsUnauthenticatedMaxPayloadBytes: number;
 }
 
+/** Where copies of finished videos are kept, and the bounds of copying and serving them. */
+export interface VideoConfig {
+  /** Undefined: a folder under DATA_DIR (`<DATA_DIR>/videos`). */
+  s3: S3StorageConfig | undefined;
+  /** Copies made at once in this process; 0: videos are not copied (links stay the upstream's). */
+  copyConcurrency: number;
+  /** A video larger than this is not copied. */
+  copyMaxBytes: number;
+  /** One download, headers and body, must finish within this. */
+  copyTimeoutMs: number;
+  /** How often the history is scanned for copies due (new, retried, or left by a process that died). */
+  copyRescanIntervalMs: number;
+  /** Retries of a failed copy back off, doubling, up to this. */
+  copyRetryMaxDelayMs: number;
+  /** A stored video's link is valid for at least this long from the read that made it (at most twice it). */
+  linkTtlSeconds: number;
+  /** Records and copies older than this many days are removed. */
+  retentionDays: number;
+  /** How often the retention sweep runs. */
+  retentionSweepIntervalMs: number;
+}
+
+export interface S3StorageConfig {
+  bucket: string;
+  /** Object names start with `<prefix>/`; '' for none. */
+  prefix: string;
+  /** An S3-compatible server (MinIO, R2, …); undefined: AWS S3 itself. */
+  endpoint: string | undefined;
+  region: string;
+  forcePathStyle: boolean;
+  /** Undefined: the AWS SDK's default credential chain (environment, profile, instance role). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
 /** Where the durable task history lives. */
 export interface HistoryConfig {
   /** The SQLite file goes here (created if missing) when `databaseUrl` is unset. */
@@ -418,6 +476,7 @@ export interface Config {
   /** Undefined: all shared state stays in this process's memory. */
   redis: RedisConfig | undefined;
   history: HistoryConfig;
+  videos: VideoConfig;
   exposure: HttpExposureConfig;
   upstream: UpstreamConfig;
   limits: {
@@ -508,6 +567,43 @@ function loadAuth(e: Env): AuthConfig {
   return { clients: parsed.keys, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN };
 }
 
+/** `s3://bucket[/prefix]` → its parts; undefined when it is not one. */
+function parseS3Url(value: string): { bucket: string; prefix: string } | undefined {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(value);
+  if (!match?.[1]) return undefined;
+  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  // Object names are joined onto it; `..` or empty segments would make names no store agrees on.
+  if (prefix !== '' && prefix.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) return undefined;
+  return { bucket: match[1], prefix };
+}
+
+function loadS3Storage(e: Env): S3StorageConfig | undefined {
+  const s3Settings = ['VIDEO_STORAGE_S3_ENDPOINT', 'VIDEO_STORAGE_S3_ACCESS_KEY_ID', 'VIDEO_STORAGE_S3_SECRET_ACCESS_KEY', 'VIDEO_STORAGE_S3_FORCE_PATH_STYLE'] as const;
+  const location = e.VIDEO_STORAGE_URL === undefined ? undefined : parseS3Url(e.VIDEO_STORAGE_URL);
+  if (location === undefined) {
+    const stray = s3Settings.find((name) => e[name] !== undefined && e[name] !== '');
+    // Alone they change nothing, so whoever set one expected S3 storage that is not configured.
+    if (stray) throw new ConfigError(`Invalid configuration: ${stray} needs VIDEO_STORAGE_URL (s3://bucket/prefix)`);
+    return undefined;
+  }
+  const accessKeyId = e.VIDEO_STORAGE_S3_ACCESS_KEY_ID;
+  const secretAccessKey = e.VIDEO_STORAGE_S3_SECRET_ACCESS_KEY;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(
+      `Invalid configuration: ${accessKeyId === undefined ? 'VIDEO_STORAGE_S3_ACCESS_KEY_ID' : 'VIDEO_STORAGE_S3_SECRET_ACCESS_KEY'} must be set together with ${accessKeyId === undefined ? 'VIDEO_STORAGE_S3_SECRET_ACCESS_KEY' : 'VIDEO_STORAGE_S3_ACCESS_KEY_ID'}`,
+    );
+  }
+  const endpoint = e.VIDEO_STORAGE_S3_ENDPOINT === '' ? undefined : e.VIDEO_STORAGE_S3_ENDPOINT;
+  return {
+    ...location,
+    endpoint,
+    region: e.VIDEO_STORAGE_S3_REGION,
+    // S3-compatible servers mostly want bucket-in-path; AWS itself wants virtual hosts.
+    forcePathStyle: e.VIDEO_STORAGE_S3_FORCE_PATH_STYLE === undefined ? endpoint !== undefined : e.VIDEO_STORAGE_S3_FORCE_PATH_STYLE === 'true',
+    credentials: accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey } : undefined,
+  };
+}
+
 export interface LoadOptions {
   /** 'simulator': the standalone simulator, which serves no clients and needs no client keys. */
   role?: 'gateway' | 'simulator';
@@ -571,6 +667,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
     history: { dataDir: e.DATA_DIR, databaseUrl: e.DATABASE_URL },
+    videos: {
+      s3: loadS3Storage(e),
+      copyConcurrency: e.VIDEO_COPY_CONCURRENCY,
+      copyMaxBytes: e.VIDEO_COPY_MAX_BYTES,
+      copyTimeoutMs: e.VIDEO_COPY_TIMEOUT_MS,
+      copyRescanIntervalMs: e.VIDEO_COPY_RESCAN_INTERVAL_MS,
+      copyRetryMaxDelayMs: e.VIDEO_COPY_RETRY_MAX_DELAY_MS,
+      linkTtlSeconds: e.VIDEO_LINK_TTL_SECONDS,
+      retentionDays: e.VIDEO_RETENTION_DAYS,
+      retentionSweepIntervalMs: e.VIDEO_RETENTION_SWEEP_INTERVAL_MS,
+    },
     exposure: {
       // Unset: loopback origins (http://localhost:*) in development, none in production. Set: exactly these.
       corsOrigins:

@@ -16,6 +16,7 @@ import type { TaskUpdateSource } from './live/task-watch-hub.js';
 import type { TokenBuckets } from './token-buckets.js';
 import { deadlineSignal } from './operation-deadline.js';
 import type { TaskSnapshot } from './upstream/task-snapshot.js';
+import type { VideoLinks } from './videos/video-links.js';
 
 export interface GatewayContext {
   /** The caller's tenant; null when the gateway runs without client keys. */
@@ -36,6 +37,8 @@ export interface GatewayContext {
   live: TaskUpdateSource;
   /** The caller's task history: the tenant's, or the shared one on an open gateway. */
   history: CallerHistory;
+  /** Signs the links to the gateway's stored video copies. */
+  videoLinks: VideoLinks;
   /** How long this response may be reused by the response cache. */
   responseLifetime: ResponseLifetime;
   /** Read lazily: creating a request's AbortSignal costs, and cached answers never need one. */
@@ -62,6 +65,9 @@ export interface ContextDependencies {
   logger: Logger;
   /** Told the upstream id of every task deleteTask removed from a history. */
   onTaskDeleted?: (taskId: string) => void;
+  /** Removes a task's stored video copies (deleteTask). */
+  removeCopies: (owner: string, taskId: string) => Promise<void>;
+  videoLinks: VideoLinks;
 }
 
 /**
@@ -107,7 +113,9 @@ export function createContextFactory(deps: ContextDependencies) {
           for (const id of taskIds) deps.tasks.noteExists(id);
         },
         onDeleted: deps.onTaskDeleted,
+        removeCopies: deps.removeCopies,
       }),
+      videoLinks: deps.videoLinks,
       responseLifetime,
       get signal() {
         return getSignal();

@@ -13,6 +13,7 @@ import { LocalTokenBuckets, RedisTokenBuckets } from './create-video/create-rate
 import { CreateVideoService } from './create-video/create-video-service.js';
 import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
 import { RedisIdempotencyStore } from './create-video/redis-idempotency-store.js';
+import { randomBytes } from 'node:crypto';
 import { openTaskHistory } from './history/open-task-history.js';
 import { TaskStatusNotes } from './history/task-status-notes.js';
 import { CachedResponses } from './response-cache/cached-responses.js';
@@ -34,7 +35,19 @@ import type { TrustedDocuments } from './plugins/use-persisted-documents.js';
 import { createErrorMasker } from './schema/errors.js';
 import { schema } from './schema/index.js';
 import { UpstreamClient } from './upstream/client.js';
+import { allCopyKeysOf } from './videos/copy-keys.js';
+import { openVideoStore } from './videos/open-video-store.js';
+import { RetentionSweep } from './videos/retention-sweep.js';
+import { VideoCopier, type ReadTaskForCopy } from './videos/video-copier.js';
+import { createVideoDownloader } from './videos/video-download.js';
+import { VideoLinks } from './videos/video-links.js';
+import type { VideoStore } from './videos/video-store.js';
 import { createGatewayYoga, type GatewayYoga } from './yoga.js';
+
+/** The history's shared secret that signs stored-video links: the same on every replica and after restarts. */
+const VIDEO_LINK_SECRET_NAME = 'video-links';
+/** Signed CDN links may redirect once or twice (to a regional edge); more is not a video host. */
+const VIDEO_DOWNLOAD_MAX_REDIRECTS = 3;
 
 export interface Gateway {
   upstream: UpstreamClient;
@@ -57,35 +70,63 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** When the embedded simulator stands in for the upstream: its videos are served on the gateway's port. */
-export interface EmbeddedSimulatorVideos {
-  serve: ServeSimulatorVideo;
-  /** The gateway's public origin (known once it listens): the simulator's links point there. */
-  publicOrigin: () => string;
+/** Where the gateway is reached, and what it serves besides GraphQL. */
+export interface GatewaySite {
+  /** Where browsers reach the gateway, without a trailing slash (known once it listens): links are built on it. */
+  publicUrl: () => string;
+  /** When the embedded simulator stands in for the upstream: its videos, served on the gateway's port. */
+  simulatorVideos?: ServeSimulatorVideo | undefined;
 }
 
-export async function composeGateway(
-  config: Config,
-  logger: Logger,
-  upstreamConfig: UpstreamConfig & { apiKey: string },
-  simulatorVideos?: EmbeddedSimulatorVideos,
-): Promise<Gateway> {
-  // First, before anything holds a connection: a history that cannot open stops the start.
+export async function composeGateway(config: Config, logger: Logger, upstreamConfig: UpstreamConfig & { apiKey: string }, site: GatewaySite): Promise<Gateway> {
+  // First, before anything holds a connection: a history or a video store that cannot open stops the start.
   const history = await openTaskHistory({ ...config.history, logger });
-  const statusNotes = new TaskStatusNotes(history, logger);
+  const videoStore = await openVideoStore({ ...config.videos, dataDir: config.history.dataDir }).catch(async (error: unknown) => {
+    await history.close();
+    throw error;
+  });
+  logVideoStorage(config, logger, videoStore);
   const metrics = new GatewayMetrics();
-  const upstream = new UpstreamClient(upstreamConfig, logger, metrics, { selfServedVideoOrigin: simulatorVideos?.publicOrigin });
+  // Empty until the gateway listens (nothing asks before then).
+  const publicOrigin = () => URL.parse(site.publicUrl())?.origin ?? '';
+  const selfServedVideoOrigin = site.simulatorVideos ? publicOrigin : undefined;
+  const upstream = new UpstreamClient(upstreamConfig, logger, metrics, { selfServedVideoOrigin });
 
   // Shared state: in this process, or in Redis when REDIS_URL is set so replicas share it.
   const redis = config.redis ? connectRedis(config.redis, logger) : undefined;
   if (redis) metrics.trackRedis(() => redis.isReady());
   const taskCache = createTaskResultCache(config.taskCache);
+  // Copies are made from the upstream's own origin (and the embedded simulator's, on this gateway's
+  // port) even on loopback; any other host must be public (download-address-guard.ts).
+  const downloader = createVideoDownloader({
+    limits: { maxBytes: config.videos.copyMaxBytes, timeoutMs: config.videos.copyTimeoutMs, maxRedirects: VIDEO_DOWNLOAD_MAX_REDIRECTS },
+    trustedOrigins: () => [new URL(upstreamConfig.baseUrl).origin, ...(selfServedVideoOrigin ? [selfServedVideoOrigin()] : [])],
+  });
+  // Reads by the copier: assigned once the reader exists (the reader tells the copier what it reads).
+  let readTaskForCopy: ReadTaskForCopy = async () => null;
+  const copier = new VideoCopier({
+    history,
+    store: videoStore,
+    downloader,
+    readTask: (taskId, fresh) => readTaskForCopy(taskId, fresh),
+    config: config.videos,
+    logger,
+    onAttempt: (outcome) => metrics.videoCopyAttempt(outcome),
+  });
+  // A task seen to succeed is due for copying once its status is in the history: copy it at once.
+  const statusNotes = new TaskStatusNotes(history, logger, (snapshot) => copier.offer(snapshot));
   const tasks = new TaskReader(
     upstream,
     taskCache,
     redis && config.taskCache.maxEntries > 0 ? new RedisTaskCache(redis, config.taskCache, logger) : undefined,
     // Every upstream read notes the task's status in the history (never waiting for it).
     (snapshot) => statusNotes.note(snapshot),
+  );
+  readTaskForCopy = (taskId, fresh) => tasks.read(taskId, { fresh });
+  const videoLinks = new VideoLinks(
+    Buffer.from(await history.sharedSecret(VIDEO_LINK_SECRET_NAME, () => randomBytes(32).toString('base64url')), 'base64url'),
+    site.publicUrl,
+    config.videos.linkTtlSeconds,
   );
   // A lease lasts one capped poll interval: a dead holder's task is taken over within about two.
   const pollCoordinator = redis ? new RedisPollCoordinator(redis, config.live.pollMaxIntervalMs, logger) : soloPolling;
@@ -108,6 +149,14 @@ export async function composeGateway(
   // Every task created here is followed to its end through the same pollers as subscriptions.
   const follower = new TaskFollower(live, history, config.follow, logger);
   metrics.trackFollowing(follower);
+  metrics.trackVideoCopies(copier);
+  const retention = new RetentionSweep({
+    history,
+    store: videoStore,
+    config: config.videos,
+    logger,
+    onRemoved: (taskId) => follower.unfollow(taskId),
+  });
   const responses =
     config.taskCache.maxEntries > 0
       ? new CachedResponses({
@@ -149,6 +198,8 @@ export async function composeGateway(
     history,
     logger,
     onTaskDeleted: (taskId) => follower.unfollow(taskId),
+    removeCopies: (owner, taskId) => videoStore.delete(allCopyKeysOf(owner, taskId)),
+    videoLinks,
   });
 
   let draining = false;
@@ -191,7 +242,8 @@ export async function composeGateway(
     corsOrigins: config.exposure.corsOrigins,
     graphiql: config.exposure.graphiql,
     maxVariableValues: config.graphqlLimits.maxVariableValues,
-    simulatorVideos: simulatorVideos?.serve,
+    simulatorVideos: site.simulatorVideos,
+    storedVideos: { links: videoLinks, store: videoStore },
   });
 
   return {
@@ -203,21 +255,37 @@ export async function composeGateway(
     handle,
     startFollowing() {
       follower.start();
+      copier.start();
+      retention.start();
     },
     startDraining() {
       draining = true;
       shutdown.abort();
       // Before the hub ends its pollers: a following cut by shutdown is not an error to retry.
       void follower.close();
+      void copier.close();
+      void retention.close();
     },
     async close() {
-      // No scan of the history may still run when it closes.
+      // No scan of the history may still run when it closes, nor a copy write to it.
       await follower.close();
+      await copier.close();
+      await retention.close();
+      await downloader.close();
       await pollCoordinator.close();
       await redis?.close();
       // Status notes still being written land before the store closes.
       await statusNotes.settled();
       await history.close();
+      await videoStore.close();
     },
   };
+}
+
+/** Says where copies go, and warns when replicas sharing PostgreSQL would each keep their own. */
+function logVideoStorage(config: Config, logger: Logger, store: VideoStore): void {
+  if (config.videos.copyConcurrency === 0) logger.warn('VIDEO_COPY_CONCURRENCY=0: videos are not copied; their links die with the upstream URL');
+  if (store.kind === 'folder' && config.history.databaseUrl !== undefined) {
+    logger.warn('DATABASE_URL is set but VIDEO_STORAGE_URL is not: each replica keeps video copies on its own disk, and links work only on the replica that made them');
+  }
 }

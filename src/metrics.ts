@@ -66,6 +66,12 @@ export class GatewayMetrics implements UpstreamObserver {
     labelNames: ['cache', 'result'] as const,
     registers: [this.registry],
   });
+  readonly #videoCopyAttempts = new Counter({
+    name: 'gateway_video_copy_attempts_total',
+    help: 'Attempts to copy a finished task\'s videos into the video store, by outcome (stored, failed: retried later).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
@@ -92,6 +98,22 @@ export class GatewayMetrics implements UpstreamObserver {
   }
 
   /** Gauges read from the task follower at scrape time. */
+  /** Copies of finished videos: running now, and attempts by outcome. */
+  trackVideoCopies(copier: { readonly activeCount: number }): void {
+    new Gauge({
+      name: 'gateway_video_copies_active',
+      help: 'Video copies (download and store) running now, at most VIDEO_COPY_CONCURRENCY.',
+      registers: [this.registry],
+      collect() {
+        this.set(copier.activeCount);
+      },
+    });
+  }
+
+  videoCopyAttempt(outcome: 'stored' | 'failed'): void {
+    this.#videoCopyAttempts.inc({ outcome });
+  }
+
   trackFollowing(follower: { readonly followedCount: number; readonly restingCount: number }): void {
     new Gauge({
       name: 'gateway_followed_tasks',

@@ -61,7 +61,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     config,
     logger,
     upstreamConfig,
-    simulator && { serve: simulator.serveVideo, publicOrigin: () => (publicUrl === undefined ? '' : new URL(publicUrl).origin) },
+    // No link is asked for before the gateway listens, and publicUrl is set from then on.
+    { publicUrl: () => publicUrl ?? '', simulatorVideos: simulator?.serveVideo },
   ).catch(async (error: unknown) => {
     // The task history could not open: nothing else holds on, but the simulator already listens.
     await simulator?.close();

@@ -140,3 +140,54 @@ describe('PUBLIC_URL', () => {
     }
   });
 });
+
+describe('video storage and copies', () => {
+  it('defaults to a folder under DATA_DIR, copying two at a time, links of an hour, 30 days of retention', () => {
+    expect(loadConfig({}).videos).toMatchObject({
+      s3: undefined,
+      copyConcurrency: 2,
+      copyMaxBytes: 512 * 1024 * 1024,
+      linkTtlSeconds: 3600,
+      retentionDays: 30,
+    });
+  });
+
+  it('reads s3://bucket/prefix with an endpoint (path style then) and both credentials', () => {
+    const config = loadConfig({
+      VIDEO_STORAGE_URL: 's3://gateway-videos/prod/eu/',
+      VIDEO_STORAGE_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      VIDEO_STORAGE_S3_ACCESS_KEY_ID: 'AKIA-TEST',
+      VIDEO_STORAGE_S3_SECRET_ACCESS_KEY: 'very-secret',
+    });
+    expect(config.videos.s3).toEqual({
+      bucket: 'gateway-videos',
+      prefix: 'prod/eu',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIA-TEST', secretAccessKey: 'very-secret' },
+    });
+    expect(loadConfig({ VIDEO_STORAGE_URL: 's3://gateway-videos' }).videos.s3).toMatchObject({ prefix: '', endpoint: undefined, forcePathStyle: false, credentials: undefined });
+  });
+
+  it.each([
+    [{ VIDEO_STORAGE_URL: 'https://bucket.s3.amazonaws.com' }, 'VIDEO_STORAGE_URL'],
+    [{ VIDEO_STORAGE_URL: 's3://Upper_Case' }, 'VIDEO_STORAGE_URL'],
+    [{ VIDEO_STORAGE_URL: 's3://gateway-videos/a/../b' }, 'VIDEO_STORAGE_URL'],
+    [{ VIDEO_STORAGE_S3_ENDPOINT: 'http://127.0.0.1:9000' }, 'VIDEO_STORAGE_S3_ENDPOINT'],
+    [{ VIDEO_STORAGE_URL: 's3://gateway-videos', VIDEO_STORAGE_S3_ACCESS_KEY_ID: 'AKIA-TEST' }, 'VIDEO_STORAGE_S3_SECRET_ACCESS_KEY'],
+    [{ VIDEO_STORAGE_URL: 's3://gateway-videos', VIDEO_STORAGE_S3_FORCE_PATH_STYLE: 'yes' }, 'VIDEO_STORAGE_S3_FORCE_PATH_STYLE'],
+    [{ VIDEO_RETENTION_DAYS: '0' }, 'VIDEO_RETENTION_DAYS'],
+    [{ VIDEO_COPY_CONCURRENCY: '-1' }, 'VIDEO_COPY_CONCURRENCY'],
+    [{ VIDEO_LINK_TTL_SECONDS: '5' }, 'VIDEO_LINK_TTL_SECONDS'],
+  ])('refuses %o naming %s, in one line without the secret', (env, name) => {
+    const attempt = () => loadConfig(env);
+    expect(attempt).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+      expect((error as Error).message).not.toContain('very-secret');
+    }
+  });
+});

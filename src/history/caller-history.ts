@@ -5,7 +5,7 @@
 import DataLoader from 'dataloader';
 import { DomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
-import { SHARED_HISTORY, type HistoryOwner, type HistoryPage, type HistoryQuery, type TaskHistory, type TaskRecord } from './task-history.js';
+import { SHARED_HISTORY, type HistoryOwner, type HistoryPage, type HistoryQuery, type TaskHistory, type TaskRecord, type VideoCopy } from './task-history.js';
 
 /** Whose history a caller reads and writes: the tenant of its client key, or the shared one. */
 export function historyOwnerOf(tenant: string | null): HistoryOwner {
@@ -26,6 +26,11 @@ export interface CallerHistoryHooks {
   onListed?: (taskIds: readonly string[]) => void;
   /** Told the upstream id of a task just removed from the history (its following stops). */
   onDeleted?: (taskId: string) => void;
+  /**
+   * Removes a task's stored video copies. Called before its record goes (a failure then leaves the
+   * record, and the delete can be retried) and again after it (a copy that finished in between).
+   */
+  removeCopies?: (owner: HistoryOwner, taskId: string) => Promise<void>;
 }
 
 export class CallerHistory {
@@ -34,6 +39,7 @@ export class CallerHistory {
   readonly #logger: Logger;
   readonly #hooks: CallerHistoryHooks;
   readonly #records: DataLoader<string, TaskRecord | null>;
+  readonly #copies: DataLoader<string, VideoCopy[]>;
 
   constructor(history: TaskHistory, owner: HistoryOwner, logger: Logger, hooks: CallerHistoryHooks = {}) {
     this.#history = history;
@@ -43,6 +49,10 @@ export class CallerHistory {
     this.#records = new DataLoader(async (taskIds) => {
       const found = await this.#guard('getMany', () => this.#history.getMany(owner, taskIds));
       return taskIds.map((id) => found.get(id) ?? null);
+    });
+    this.#copies = new DataLoader(async (taskIds) => {
+      const found = await this.#guard('getCopies', () => this.#history.getCopies(owner, taskIds));
+      return taskIds.map((id) => found.get(id) ?? []);
     });
   }
 
@@ -61,11 +71,24 @@ export class CallerHistory {
     return this.#records.load(taskId);
   }
 
-  /** Removes the task from the caller's history; false when it holds no such task. */
+  /**
+   * The caller's stored copies of this task's videos, in video order; empty when none are held.
+   * (Unlike records, reading them does not forbid reusing the response: what they change, the
+   * caller bounds through the response's lifetime.)
+   */
+  copies(taskId: string): Promise<VideoCopy[]> {
+    return this.#copies.load(taskId);
+  }
+
+  /** Removes the task and its stored video copies from the caller's history; false when it holds no such task. */
   async delete(taskId: string): Promise<boolean> {
+    const removeCopies = this.#hooks.removeCopies;
+    if (removeCopies) await this.#guard('removeCopies', () => removeCopies(this.owner, taskId));
     const deleted = await this.#guard('delete', () => this.#history.delete(this.owner, taskId));
+    if (deleted && removeCopies) await this.#guard('removeCopies', () => removeCopies(this.owner, taskId));
     // Later fields of the same operation see it gone.
     this.#records.clear(taskId).prime(taskId, null);
+    this.#copies.clear(taskId).prime(taskId, []);
     if (deleted) this.#hooks.onDeleted?.(taskId);
     return deleted;
   }

@@ -11,9 +11,13 @@ export class TaskStatusNotes {
   /** Writes still running, so shutdown can let them finish before the store closes. */
   readonly #pending = new Set<Promise<void>>();
 
-  constructor(history: Pick<TaskHistory, 'noteStatus'>, logger: Logger) {
+  readonly #onNoted: ((snapshot: TaskSnapshot) => void) | undefined;
+
+  /** `onNoted`: told each snapshot once its status is in the history (e.g. to copy a succeeded task's videos). */
+  constructor(history: Pick<TaskHistory, 'noteStatus'>, logger: Logger, onNoted?: (snapshot: TaskSnapshot) => void) {
     this.#history = history;
     this.#logger = logger;
+    this.#onNoted = onNoted;
   }
 
   /** Notes the snapshot's status as of its read time; returns at once. */
@@ -22,6 +26,7 @@ export class TaskStatusNotes {
     // one that rejects.
     const write: Promise<void> = Promise.resolve()
       .then(() => this.#history.noteStatus(snapshot.id, snapshot.status, snapshot.fetchedAt))
+      .then(() => this.#onNoted?.(snapshot))
       .catch((error: unknown) => {
         this.#logger.warn({ err: error, taskId: snapshot.id, status: snapshot.status }, 'could not note a task status in the history');
       })

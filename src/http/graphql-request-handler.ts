@@ -25,6 +25,7 @@ import { exceedsJsonValues, isJsonContentType, parseJsonBody } from './json-body
 import { readBody } from '../read-body.js';
 import { requestTarget, type RequestTarget } from './request-target.js';
 import { serveSimulatorVideo, type ServeSimulatorVideo } from './simulator-video-route.js';
+import { serveStoredVideo, type StoredVideos } from './stored-video-route.js';
 
 export interface GraphQLRequestHandlerOptions {
   yoga: GatewayYoga;
@@ -44,6 +45,8 @@ export interface GraphQLRequestHandlerOptions {
   maxVariableValues: number;
   /** The embedded simulator's videos; undefined (a real upstream): their path is not found. */
   simulatorVideos?: ServeSimulatorVideo | undefined;
+  /** The gateway's copies of finished videos, at their signed links. */
+  storedVideos: StoredVideos;
 }
 
 // Room besides the variables for the document (GraphQL Armor bounds its tokens) and a long prompt.
@@ -192,6 +195,9 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
       case 'simulator-video':
         if (!options.simulatorVideos) return writeNotFound(res, corsHeaders(req, corsOrigins));
         return serveSimulatorVideo(req, res, target.path, options.simulatorVideos, (status, code, message, headers) => writeJsonError(res, status, code, message, headers));
+      // No key either: the signed link is the capability (see stored-video-route.ts).
+      case 'stored-video':
+        return serveStoredVideo(req, res, target, options.storedVideos, (status, code, message, headers) => writeJsonError(res, status, code, message, headers));
       case 'metrics':
         if (req.method !== 'GET') return writeJsonError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET for /metrics.', { allow: 'GET' });
         return serveMetrics(req, res, metrics, metricsToken);

@@ -3,7 +3,9 @@
 // that Yoga (or anyone) would normalise — `/graphql/`, `//graphql`, `/./graphql`, `/x/../graphql`,
 // `/graphql#x` — can never reach GraphQL past the key check. Such spellings are simply not found.
 
-export type Route = 'graphql' | 'health' | 'ready' | 'metrics' | 'graphiql-asset' | 'simulator-video';
+import { STORED_VIDEO_PREFIX } from '../videos/video-links.js';
+
+export type Route = 'graphql' | 'health' | 'ready' | 'metrics' | 'graphiql-asset' | 'simulator-video' | 'stored-video';
 
 /**
  * GraphiQL's files (graphiql-assets.ts) live under this prefix. The whole path goes to that module,
@@ -23,6 +25,16 @@ const ROUTES: ReadonlyMap<string, Route> = new Map([
   ['/ready', 'ready'],
   ['/metrics', 'metrics'],
 ]);
+
+/**
+ * Routes that own every path under a prefix; each answers only the exact paths it knows
+ * (stored videos: `<prefix><key>` with a signed query, see http/stored-video-route.ts).
+ */
+const PREFIX_ROUTES: ReadonlyArray<readonly [string, Route]> = [
+  [GRAPHIQL_ASSET_PREFIX, 'graphiql-asset'],
+  [SIMULATOR_VIDEO_PREFIX, 'simulator-video'],
+  [STORED_VIDEO_PREFIX, 'stored-video'],
+];
 
 export interface RequestTarget {
   route: Route;
@@ -59,8 +71,6 @@ export function requestTarget(rawUrl: string | undefined): TargetResult {
   } else {
     return { kind: 'malformed' };
   }
-  const route =
-    ROUTES.get(path) ??
-    (path.startsWith(GRAPHIQL_ASSET_PREFIX) ? 'graphiql-asset' : path.startsWith(SIMULATOR_VIDEO_PREFIX) ? 'simulator-video' : undefined);
+  const route = ROUTES.get(path) ?? PREFIX_ROUTES.find(([prefix]) => path.startsWith(prefix))?.[1];
   return route === undefined ? { kind: 'not-found' } : { kind: 'found', target: { route, path, search } };
 }

@@ -3,6 +3,7 @@
 import type { TaskCacheConfig } from '../config.js';
 import type { TaskSnapshot } from '../upstream/task-snapshot.js';
 import { cacheLifetimeMs } from '../tasks/task-result-cache.js';
+import type { PlayableVideo } from '../videos/playable-videos.js';
 
 export class ResponseLifetime {
   readonly #config: TaskCacheConfig;
@@ -19,6 +20,18 @@ export class ResponseLifetime {
     const expiresAt =
       snapshot === null ? 0 : snapshot.fetchedAt.getTime() + cacheLifetimeMs(snapshot, this.#config, snapshot.fetchedAt.getTime());
     this.#expiresAt = Math.min(this.#expiresAt, expiresAt);
+  }
+
+  /**
+   * The videos a response hands out. A stored copy's link is reused until shortly before it expires,
+   * as an upstream link is. A video not stored yet will switch to its copy soon, in the background:
+   * such a response is reused no longer than a pending task's, so the switch shows as soon.
+   */
+  noteVideos(videos: readonly PlayableVideo[], now: number = Date.now()): void {
+    for (const video of videos) {
+      const until = video.stored ? video.expiresAt.getTime() - this.#config.urlExpiryMarginMs : now + this.#config.pendingTtlMs;
+      this.#expiresAt = Math.min(this.#expiresAt, until);
+    }
   }
 
   /** The response read something the task caches know nothing about (the task history): never reuse it. */

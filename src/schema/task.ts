@@ -1,5 +1,6 @@
 // The Task and Video types and the queries that read tasks.
-import type { TaskSnapshot, VideoSnapshot } from '../upstream/task-snapshot.js';
+import type { TaskSnapshot } from '../upstream/task-snapshot.js';
+import { playableVideos, type PlayableVideo } from '../videos/playable-videos.js';
 import { isTerminalStatus } from '../upstream/task-snapshot.js';
 import { builder } from './builder.js';
 import { TaskStatus, VideoFormat } from './enums.js';
@@ -9,14 +10,22 @@ import { upstreamTaskId } from './task-id-argument.js';
 
 const TASKS_MAX_IDS = 100;
 
-export const Video = builder.objectRef<VideoSnapshot>('Video').implement({
+export const Video = builder.objectRef<PlayableVideo>('Video').implement({
   description: 'A generated video file.',
   fields: (t) => ({
-    url: t.exposeString('url', { description: 'Signed download URL; valid until `expiresAt`.' }),
+    url: t.exposeString('url', {
+      description:
+        "The URL to play now, valid until `expiresAt`: the gateway's own copy once `stored` (served as video/mp4 with byte ranges; a read after `expiresAt` gives a fresh URL), until then the video service's signed URL.",
+    }),
     format: t.expose('format', { type: VideoFormat, description: 'Container format.' }),
     expiresAt: t.expose('expiresAt', {
       type: 'DateTime',
-      description: 'When the signed URL stops working: the time the gateway read the result plus the upstream TTL.',
+      description:
+        "When `url` stops working. For a stored copy, the signed link's expiry (read the task again for a fresh link); otherwise when the gateway read the result plus the video service's TTL.",
+    }),
+    stored: t.exposeBoolean('stored', {
+      description:
+        'Whether the gateway holds its own copy of this video (kept for the retention period, however long the video service keeps its URL). False until the copy is made, which happens in the background soon after the task succeeds and is retried until it works.',
     }),
   }),
 });
@@ -47,7 +56,15 @@ export const Task = builder.objectRef<TaskSnapshot>('Task').implement({
       nullable: true,
       description: 'Why the task failed; null unless status is FAILED.',
     }),
-    videos: t.expose('videos', { type: [Video], description: 'Generated videos; empty until SUCCEEDED.' }),
+    videos: t.field({
+      type: [Video],
+      description: 'Generated videos; empty until SUCCEEDED.',
+      resolve: async (task, _args, ctx) => {
+        const videos = await playableVideos(task, () => ctx.history.copies(task.id), ctx.videoLinks);
+        ctx.responseLifetime.noteVideos(videos);
+        return videos;
+      },
+    }),
     seed: t.exposeInt('seed', { nullable: true, description: 'The seed the upstream used; reuse it for a similar result.' }),
     submittedAt: t.expose('submittedAt', {
       type: 'DateTime',

@@ -5,8 +5,11 @@
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 
-/** The upstream endpoint a fault applies to; 'any' matches both (never video downloads). */
-export type FaultEndpoint = 'create' | 'result' | 'any';
+/**
+ * What a fault applies to: an upstream endpoint ('any' matches both), or 'video', a download of a
+ * finished task's video (only ever matched by name: 'any' leaves downloads alone).
+ */
+export type FaultEndpoint = 'create' | 'result' | 'video' | 'any';
 
 /** The two endpoints a request can actually hit. */
 export type ApiEndpoint = Exclude<FaultEndpoint, 'any'>;
@@ -50,7 +53,7 @@ const headerValue = z
 
 // Shared by every kind; strict objects below so a typo such as `delay` is refused, not ignored.
 const common = {
-  endpoint: z.enum(['create', 'result', 'any'], { error: 'must be one of create, result, any' }),
+  endpoint: z.enum(['create', 'result', 'video', 'any'], { error: 'must be one of create, result, video, any' }),
   times: z.int({ error: 'must be a whole number from 1 to 1000000' }).min(1).max(1_000_000).optional(),
   delayMs: z.int({ error: 'must be a whole number of milliseconds from 0 to 600000' }).min(0).max(600_000).optional(),
   createTaskAnyway: z.boolean({ error: 'must be a boolean' }).optional(),
@@ -140,7 +143,7 @@ export class FaultQueue {
 
   /** The fault this request must suffer, if any; uses up one of its `times`. */
   take(endpoint: ApiEndpoint): Fault | undefined {
-    const index = this.#queue.findIndex(({ fault }) => fault.endpoint === endpoint || fault.endpoint === 'any');
+    const index = this.#queue.findIndex(({ fault }) => fault.endpoint === endpoint || (fault.endpoint === 'any' && endpoint !== 'video'));
     const entry = this.#queue[index];
     if (entry === undefined) return undefined;
     entry.remaining -= 1;

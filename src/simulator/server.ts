@@ -294,9 +294,22 @@ class SimulatorRequestHandler {
     return undefined;
   }
 
-  // No auth, no faults: the URL models a signed download link, not an API call.
+  // No auth: the URL models a signed download link, not an API call. Faults queued for 'video' apply
+  // (a slow, failing or non-video download, as a CDN can answer).
   serveVideo(req: IncomingMessage, res: ServerResponse, encodedTaskId: string, onRefused: (refusal: VideoRefusal) => void): void {
     this.stats.videoRequests += 1;
+    const fault = this.faults.take('video');
+    if (fault === undefined) return this.#serveVideoFile(req, res, encodedTaskId, onRefused);
+    void this.#deps.delays.wait(fault.delayMs ?? 0).then((open) => {
+      if (!open || res.destroyed) return;
+      const faulty = faultReply(fault, 'video');
+      if (faulty === undefined) return this.#serveVideoFile(req, res, encodedTaskId, onRefused);
+      if (faulty === 'reset') return void (req.socket.destroyed || req.socket.resetAndDestroy());
+      writeReply(res, faulty);
+    });
+  }
+
+  #serveVideoFile(req: IncomingMessage, res: ServerResponse, encodedTaskId: string, onRefused: (refusal: VideoRefusal) => void): void {
     let taskId: string;
     try {
       taskId = decodeURIComponent(encodedTaskId);

@@ -65,6 +65,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // ...and server-side following, which reads every created task on its own, is off unless a
     // suite turns it on (task-following.test.ts does).
     FOLLOW_MAX_TASKS: '0',
+    // ...and so is copying videos, which downloads each succeeded task's video in the background
+    // (video-copies.test.ts turns it on).
+    VIDEO_COPY_CONCURRENCY: '0',
     SHUTDOWN_GRACE_MS: '500',
     // Suites create many tasks quickly; the create limits have their own suite.
     CREATE_RATE_LIMIT_BURST: '10000',
