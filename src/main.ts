@@ -32,7 +32,7 @@ try {
 }
 
 // The upstream key is censored from every line as a last line of defence; nothing should log it anyway.
-const logger = createLogger(config, undefined, { secrets: [config.upstream.apiKey] });
+const logger = createLogger(config, undefined, { secrets: [config.upstream.apiKey, config.videos.s3?.credentials?.secretAccessKey] });
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 try {
   gateway = await startGateway(config, logger);

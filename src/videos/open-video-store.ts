@@ -10,7 +10,25 @@ import type { VideoStore } from './video-store.js';
 const FOLDER_NAME = 'videos';
 const S3_SCRATCH_FOLDER_NAME = 'video-downloads';
 
+export class VideoStoreOpenError extends Error {
+  override readonly name = 'VideoStoreOpenError';
+}
+
+/** The store the configuration names. Throws VideoStoreOpenError: one line naming the setting to change. */
 export async function openVideoStore(options: Pick<VideoConfig, 's3'> & { dataDir: string }): Promise<VideoStore> {
-  if (options.s3 === undefined) return openFolderVideoStore(join(options.dataDir, FOLDER_NAME));
-  return openS3VideoStore({ ...options.s3, scratchDirectory: join(options.dataDir, S3_SCRATCH_FOLDER_NAME) });
+  const { s3 } = options;
+  if (s3 === undefined) {
+    const folder = join(options.dataDir, FOLDER_NAME);
+    return openFolderVideoStore(folder).catch((error: unknown) => {
+      throw new VideoStoreOpenError(`the video store cannot use ${folder} (set DATA_DIR to a writable folder): ${firstLine(error)}`);
+    });
+  }
+  return openS3VideoStore({ ...s3, scratchDirectory: join(options.dataDir, S3_SCRATCH_FOLDER_NAME) }).catch((error: unknown) => {
+    // The store's own messages name the bucket and the failure, never a credential.
+    throw new VideoStoreOpenError(`the video store at VIDEO_STORAGE_URL (s3://${s3.bucket}/${s3.prefix}) cannot be used: ${firstLine(error)}`);
+  });
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
