@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseClientKeys, type ClientKey } from './auth/client-keys.js';
+import { parseJwtProviders, type JwtProvider } from './auth/jwt-providers.js';
 import { parsePersistedDocuments } from './persisted-documents.js';
 
 const MiB = 1024 * 1024;
@@ -20,6 +21,23 @@ function int(min: number, max: number, fallback: number) {
     .transform(Number)
     .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }))
     .default(fallback);
+}
+
+/** A whole number, or unset (undefined); empty counts as unset. */
+function optionalInt(min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? undefined : value))
+    .pipe(
+      z
+        .string()
+        .regex(/^\d+$/, { error: `must be a whole number between ${min} and ${max}` })
+        .transform(Number)
+        .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }))
+        .optional(),
+    );
 }
 
 function parsedUrl(value: string): URL | undefined {
@@ -134,6 +152,12 @@ const envSchema = z.object({
 
   GATEWAY_API_KEYS: optionalSecret,
   GATEWAY_API_KEYS_FILE: z.string().trim().optional(),
+  // End-user sign-in: a JSON file of identity providers (issuer, JWKS URL, audience, tenant).
+  AUTH_JWT_PROVIDERS_FILE: z.string().trim().optional(),
+  // A provider's key set is fetched again for an unknown `kid` at most this often (a flood of bad
+  // kids cannot hammer it); tokens' exp/nbf are allowed this much clock skew.
+  AUTH_JWKS_REFETCH_FLOOR_MS: int(100, 3_600_000, 30_000),
+  AUTH_JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300, 30),
   GATEWAY_ALLOW_ANONYMOUS: z
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('false')
@@ -170,6 +194,8 @@ const envSchema = z.object({
   PERSISTED_DOCUMENTS_ALLOW_ARBITRARY: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 
   CREATE_RATE_LIMIT_PER_MINUTE: int(1, 100_000, 60),
+  CREATE_USER_RATE_LIMIT_PER_MINUTE: int(1, 100_000, 10),
+  CREATE_USER_RATE_LIMIT_BURST: int(1, 100_000, 5),
   CREATE_RATE_LIMIT_BURST: int(1, 100_000, 30),
   CREATE_MAX_CONCURRENT: int(1, 10_000, 16),
   CREATE_MAX_CONCURRENT_PER_TENANT: int(1, 10_000, 4),
@@ -218,10 +244,27 @@ const envSchema = z.object({
   VIDEO_COPY_RESCAN_INTERVAL_MS: int(100, 86_400_000, 30_000),
   VIDEO_COPY_RETRY_MAX_DELAY_MS: int(100, 7 * 86_400_000, 3_600_000),
   VIDEO_LINK_TTL_SECONDS: int(10, 7 * 86_400, 3600),
+  WATCH_LINK_TTL_SECONDS: int(10, 7 * 86_400, 3600),
+  WATCH_LINK_MAX_STREAMS: int(1, 100_000, 20),
   VIDEO_RETENTION_DAYS: int(1, 36_500, 30),
   VIDEO_RETENTION_SWEEP_INTERVAL_MS: int(1000, 86_400_000, 3_600_000),
 
+  // Credit budgets (src/create-video/budget-ledger.ts): what a create costs, and daily limits per
+  // tenant and per signed-in user; BUDGETS_FILE sets them per tenant.
+  CREDIT_WEIGHTS: z
+    .string()
+    .trim()
+    .regex(/^540p:\d{1,6},720p:\d{1,6},1080p:\d{1,6}$/, { error: 'must be 540p:<units>,720p:<units>,1080p:<units> (whole units per second of video)' })
+    .default('540p:1,720p:2,1080p:4'),
+  BUDGET_TENANT_DAILY_UNITS: optionalInt(0, 1_000_000_000),
+  BUDGET_USER_DAILY_UNITS: optionalInt(0, 1_000_000_000),
+  BUDGETS_FILE: z.string().trim().optional(),
+
   IMAGE_MAX_DECODED_BYTES: int(1024, 50 * MiB, 10 * MiB),
+  // Multipart uploads: files per request (a create takes at most 7 images), and the size of each of
+  // the `operations` and `map` fields. Each file's cap is IMAGE_MAX_DECODED_BYTES.
+  UPLOAD_MAX_FILES: int(1, 100, 7),
+  UPLOAD_MAX_FIELD_BYTES: int(1024, 100 * MiB, 1 * MiB),
   // The upstream refuses bodies over 20 MB; we check before sending so no credit is at stake.
   CREATE_MAX_BODY_BYTES: int(1024, 20_000_000, 20_000_000),
   // Yoga has no request body limit of its own; a create carries at most ~20 MB of images.
@@ -325,6 +368,10 @@ export interface StreamTransportsConfig {
   maxSseStreamsPerTenant: number;
   /** A reserved graphql-sse stream whose event stream has not connected within this is dropped. */
   sseStreamConnectTimeoutMs: number;
+  /** A Task.watchUrl (SSE for EventSource) lives at least this long from the read that made it (at most twice). */
+  watchLinkTtlSeconds: number;
+  /** Streams one watch link may hold open at once (they count against the tenant's subscription limits). */
+  watchLinkMaxStreams: number;
 }
 
 export interface TaskCacheConfig {
@@ -348,8 +395,12 @@ export interface TaskCacheConfig {
 export interface AuthConfig {
   /** Undefined: the gateway is open (no client keys). */
   clients: ClientKey[] | undefined;
-  /** Signs the task ids handed to tenants; set whenever clients are. */
+  /** Signs the task ids handed to tenants and users; set whenever clients or providers are. */
   idSecret: string | undefined;
+  /** Identity providers whose JWTs sign users in (AUTH_JWT_PROVIDERS_FILE); undefined: none. */
+  jwtProviders: JwtProvider[] | undefined;
+  jwksRefetchFloorMs: number;
+  jwtClockToleranceSeconds: number;
   /** When set, /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
 }
@@ -379,6 +430,9 @@ export interface CreateLimitsConfig {
   /** Token bucket per tenant: refill rate and size. */
   perMinute: number;
   burst: number;
+  /** Token bucket per signed-in user (beside the tenant's): refill rate and size. */
+  userPerMinute: number;
+  userBurst: number;
   /** Upstream creates in flight at once in this process, and for one tenant. */
   maxConcurrent: number;
   maxConcurrentPerTenant: number;
@@ -437,6 +491,21 @@ export interface S3StorageConfig {
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
+/** Daily credit limits; undefined: unlimited. */
+export interface BudgetLimitsConfig {
+  tenantDaily: number | undefined;
+  userDaily: number | undefined;
+}
+
+/** What creates cost, and how much a tenant and each of its signed-in users may spend per UTC day. */
+export interface BudgetConfig {
+  weights: { '540p': number; '720p': number; '1080p': number };
+  /** For every tenant not named in `perTenant` (and the open gateway's one shared budget). */
+  defaults: BudgetLimitsConfig;
+  /** From BUDGETS_FILE: a tenant's own limits (a limit it leaves out is the default's). */
+  perTenant: Record<string, BudgetLimitsConfig>;
+}
+
 /** Where the durable task history lives. */
 export interface HistoryConfig {
   /** The SQLite file goes here (created if missing) when `databaseUrl` is unset. */
@@ -477,10 +546,13 @@ export interface Config {
   redis: RedisConfig | undefined;
   history: HistoryConfig;
   videos: VideoConfig;
+  budgets: BudgetConfig;
   exposure: HttpExposureConfig;
   upstream: UpstreamConfig;
   limits: {
     imageMaxDecodedBytes: number;
+    uploadMaxFiles: number;
+    uploadMaxFieldBytes: number;
     createMaxBodyBytes: number;
     requestMaxBodyBytes: number;
   };
@@ -550,13 +622,19 @@ function loadAuth(e: Env): AuthConfig {
       throw new ConfigError(`Invalid configuration: GATEWAY_API_KEYS_FILE cannot be read (${JSON.stringify(e.GATEWAY_API_KEYS_FILE)})`);
     }
   }
+  const jwtProviders = loadJwtProviders(e);
+  if (jwtProviders !== undefined && (e.GATEWAY_ID_SECRET === undefined || e.GATEWAY_ID_SECRET.length < ID_SECRET_MIN_LENGTH)) {
+    // A user's task ids carry the user under this secret: without it, users could read each other's tasks.
+    throw new ConfigError(`Invalid configuration: GATEWAY_ID_SECRET must be set to at least ${ID_SECRET_MIN_LENGTH} characters when AUTH_JWT_PROVIDERS_FILE is set`);
+  }
   if (source === undefined) {
+    if (jwtProviders !== undefined) return { clients: undefined, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN, jwtProviders, ...jwtTiming(e) };
     if (e.NODE_ENV === 'production' && !e.GATEWAY_ALLOW_ANONYMOUS) {
       throw new ConfigError(
         'Invalid configuration: NODE_ENV=production needs client keys (GATEWAY_API_KEYS or GATEWAY_API_KEYS_FILE), or GATEWAY_ALLOW_ANONYMOUS=true for an open gateway',
       );
     }
-    return { clients: undefined, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN };
+    return { clients: undefined, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN, jwtProviders, ...jwtTiming(e) };
   }
   const parsed = parseClientKeys(source.text, { comments: source.name === 'GATEWAY_API_KEYS_FILE' });
   if (!parsed.ok) throw new ConfigError(`Invalid configuration: ${source.name} ${parsed.problem}`);
@@ -564,7 +642,57 @@ function loadAuth(e: Env): AuthConfig {
   if (e.GATEWAY_ID_SECRET === undefined || e.GATEWAY_ID_SECRET.length < ID_SECRET_MIN_LENGTH) {
     throw new ConfigError(`Invalid configuration: GATEWAY_ID_SECRET must be set to at least ${ID_SECRET_MIN_LENGTH} characters when client keys are set`);
   }
-  return { clients: parsed.keys, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN };
+  return { clients: parsed.keys, idSecret: e.GATEWAY_ID_SECRET, metricsToken: e.METRICS_TOKEN, jwtProviders, ...jwtTiming(e) };
+}
+
+function jwtTiming(e: Env): Pick<AuthConfig, 'jwksRefetchFloorMs' | 'jwtClockToleranceSeconds'> {
+  return { jwksRefetchFloorMs: e.AUTH_JWKS_REFETCH_FLOOR_MS, jwtClockToleranceSeconds: e.AUTH_JWT_CLOCK_TOLERANCE_SECONDS };
+}
+
+function loadJwtProviders(e: Env): JwtProvider[] | undefined {
+  if (!e.AUTH_JWT_PROVIDERS_FILE) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(e.AUTH_JWT_PROVIDERS_FILE, 'utf8');
+  } catch {
+    throw new ConfigError(`Invalid configuration: AUTH_JWT_PROVIDERS_FILE cannot be read (${JSON.stringify(e.AUTH_JWT_PROVIDERS_FILE)})`);
+  }
+  const parsed = parseJwtProviders(text);
+  if (!parsed.ok) throw new ConfigError(`Invalid configuration: AUTH_JWT_PROVIDERS_FILE ${parsed.problem}`);
+  return parsed.providers;
+}
+
+const budgetLimit = z.int().min(0).max(1_000_000_000).nullable().optional();
+const budgetsFileSchema = z.record(
+  z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'tenant names are letters, digits, _ or -' }),
+  z.strictObject({ tenantDaily: budgetLimit, userDaily: budgetLimit }),
+);
+
+function loadBudgets(e: Env): BudgetConfig {
+  const [w540, w720, w1080] = (e.CREDIT_WEIGHTS.match(/\d+/g) ?? []).filter((_, i) => i % 2 === 1).map(Number);
+  const defaults = { tenantDaily: e.BUDGET_TENANT_DAILY_UNITS, userDaily: e.BUDGET_USER_DAILY_UNITS };
+  const perTenant: Record<string, BudgetLimitsConfig> = {};
+  if (e.BUDGETS_FILE) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(e.BUDGETS_FILE, 'utf8'));
+    } catch {
+      throw new ConfigError(`Invalid configuration: BUDGETS_FILE cannot be read as JSON (${JSON.stringify(e.BUDGETS_FILE)})`);
+    }
+    const checked = budgetsFileSchema.safeParse(parsed);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw new ConfigError(`Invalid configuration: BUDGETS_FILE ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'is not valid'} (expected { "<tenant>": { "tenantDaily": n, "userDaily": n } })`);
+    }
+    for (const [tenant, limits] of Object.entries(checked.data)) {
+      // null: unlimited for this tenant; left out: the default.
+      perTenant[tenant] = {
+        tenantDaily: limits.tenantDaily === undefined ? defaults.tenantDaily : (limits.tenantDaily ?? undefined),
+        userDaily: limits.userDaily === undefined ? defaults.userDaily : (limits.userDaily ?? undefined),
+      };
+    }
+  }
+  return { weights: { '540p': w540 ?? 1, '720p': w720 ?? 2, '1080p': w1080 ?? 4 }, defaults, perTenant };
 }
 
 /** `s3://bucket[/prefix]` → its parts; undefined when it is not one. */
@@ -626,7 +754,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   const wsMaxPayloadBytes = Math.min(e.WS_MAX_PAYLOAD_BYTES, e.REQUEST_MAX_BODY_BYTES);
   const wsUnauthenticatedMaxPayloadBytes = Math.min(e.WS_UNAUTHENTICATED_MAX_PAYLOAD_BYTES, wsMaxPayloadBytes);
   if (conflict !== undefined) throw new ConfigError(`Invalid configuration: ${conflict}`);
-  const auth: AuthConfig = options.role === 'simulator' ? { clients: undefined, idSecret: undefined, metricsToken: undefined } : loadAuth(e);
+  const auth: AuthConfig = options.role === 'simulator' ? { clients: undefined, idSecret: undefined, metricsToken: undefined, jwtProviders: undefined, ...jwtTiming(e) } : loadAuth(e);
   const persistedDocuments = options.role === 'simulator' ? undefined : loadPersistedDocuments(e);
   return {
     nodeEnv: e.NODE_ENV,
@@ -659,6 +787,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     createLimits: {
       perMinute: e.CREATE_RATE_LIMIT_PER_MINUTE,
       burst: e.CREATE_RATE_LIMIT_BURST,
+      userPerMinute: e.CREATE_USER_RATE_LIMIT_PER_MINUTE,
+      userBurst: e.CREATE_USER_RATE_LIMIT_BURST,
       maxConcurrent: e.CREATE_MAX_CONCURRENT,
       // Never above the process cap, whichever was set.
       maxConcurrentPerTenant: Math.min(e.CREATE_MAX_CONCURRENT_PER_TENANT, e.CREATE_MAX_CONCURRENT),
@@ -667,6 +797,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
     history: { dataDir: e.DATA_DIR, databaseUrl: e.DATABASE_URL },
+    budgets: loadBudgets(e),
     videos: {
       s3: loadS3Storage(e),
       copyConcurrency: e.VIDEO_COPY_CONCURRENCY,
@@ -706,6 +837,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     },
     limits: {
       imageMaxDecodedBytes: e.IMAGE_MAX_DECODED_BYTES,
+      uploadMaxFiles: e.UPLOAD_MAX_FILES,
+      uploadMaxFieldBytes: e.UPLOAD_MAX_FIELD_BYTES,
       createMaxBodyBytes: e.CREATE_MAX_BODY_BYTES,
       requestMaxBodyBytes: e.REQUEST_MAX_BODY_BYTES,
     },
@@ -723,6 +856,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       multipartHeartbeatMs: e.LIVE_MULTIPART_HEARTBEAT_MS,
       maxSseStreamsPerTenant: e.LIVE_MAX_SSE_STREAMS_PER_TENANT,
       sseStreamConnectTimeoutMs: e.LIVE_SSE_STREAM_CONNECT_TIMEOUT_MS,
+      watchLinkTtlSeconds: e.WATCH_LINK_TTL_SECONDS,
+      watchLinkMaxStreams: e.WATCH_LINK_MAX_STREAMS,
     },
     taskCache: {
       pendingTtlMs: e.TASK_CACHE_PENDING_TTL_MS,

@@ -1,7 +1,7 @@
 // The per-request context: a fresh DataLoader per request (so nothing is cached across requests
 // in it), the shared task reader and watch hub, and a signal that fires when the client leaves or
 // the operation's deadline passes, so nobody waits for the upstream longer than that.
-import { limitOwnerOf, type AuthenticatedCaller } from './auth/caller-owner.js';
+import { idScopeOf, limitOwnerOf, userLimitOwnerOf, type AuthenticatedCaller, type IdScope } from './auth/caller-owner.js';
 import type DataLoader from 'dataloader';
 import type { TaskIdCodec } from './auth/task-ids.js';
 import type { TaskCacheConfig } from './config.js';
@@ -17,10 +17,18 @@ import type { TokenBuckets } from './token-buckets.js';
 import { deadlineSignal } from './operation-deadline.js';
 import type { TaskSnapshot } from './upstream/task-snapshot.js';
 import type { VideoLinks } from './videos/video-links.js';
+import type { WatchLinks } from './live/watch-links.js';
+import type { Usage } from './create-video/budget-ledger.js';
 
 export interface GatewayContext {
   /** The caller's tenant; null when the gateway runs without client keys. */
   tenant: string | null;
+  /** The signed-in user (a JWT's `sub`); null for a client key or an open gateway. */
+  user: string | null;
+  /** Whose task ids the caller sees and may use. */
+  scope: IdScope;
+  /** Where per-user limits count (a signed-in user); undefined for client keys and open gateways. */
+  userOwner: string | undefined;
   /** Whose per-caller limits apply: the tenant, or the caller's address on an open gateway. */
   owner: string;
   /** Undefined when a read of this id may go ahead; else the refusal (too many reads of unknown ids). */
@@ -39,6 +47,10 @@ export interface GatewayContext {
   history: CallerHistory;
   /** Signs the links to the gateway's stored video copies. */
   videoLinks: VideoLinks;
+  /** Signs Task.watchUrl links. */
+  watchLinks: WatchLinks;
+  /** Today's credit use of the caller: the signed-in user's, or the tenant's. */
+  usage(): Promise<Usage>;
   /** How long this response may be reused by the response cache. */
   responseLifetime: ResponseLifetime;
   /** Read lazily: creating a request's AbortSignal costs, and cached answers never need one. */
@@ -68,6 +80,9 @@ export interface ContextDependencies {
   /** Removes a task's stored video copies (deleteTask). */
   removeCopies: (owner: string, taskId: string) => Promise<void>;
   videoLinks: VideoLinks;
+  watchLinks: WatchLinks;
+  /** Today's credit use of a tenant's user (when given) or of the tenant. */
+  usage: (tenant: string | null, user: string | null) => Promise<Usage>;
 }
 
 /**
@@ -93,8 +108,12 @@ export function createContextFactory(deps: ContextDependencies) {
     const owner = limitOwnerOf(initial.caller);
     const admitRead = unknownReadGate(deps.tasks, deps.unknownIdReads, owner);
     const tenant = initial.caller?.tenant ?? null;
+    const scope = idScopeOf(initial.caller);
     return {
       tenant,
+      user: scope.user,
+      scope,
+      userOwner: userLimitOwnerOf(initial.caller),
       owner,
       admitRead,
       ids: deps.ids,
@@ -114,8 +133,10 @@ export function createContextFactory(deps: ContextDependencies) {
         },
         onDeleted: deps.onTaskDeleted,
         removeCopies: deps.removeCopies,
-      }),
+      }, scope.user),
       videoLinks: deps.videoLinks,
+      watchLinks: deps.watchLinks,
+      usage: () => deps.usage(tenant, scope.user),
       responseLifetime,
       get signal() {
         return getSignal();

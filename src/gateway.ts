@@ -4,13 +4,17 @@
 // context factory, Yoga and the HTTP handler are all decided here and nowhere else; every other
 // module depends on what it is handed. It does not listen: server.ts does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Authenticator } from './auth/authenticator.js';
 import { ClientKeyring } from './auth/client-keys.js';
+import { JwtVerifier } from './auth/jwt-verifier.js';
+import { InMemoryBudgetLedger } from './create-video/budget-ledger.js';
+import { RedisBudgetLedger } from './create-video/redis-budget-ledger.js';
 import { SignedTaskIds, verbatimTaskIds } from './auth/task-ids.js';
 import type { Config, UpstreamConfig } from './config.js';
 import { createContextFactory } from './context.js';
 import { CreateAdmission } from './create-video/create-admission.js';
 import { LocalTokenBuckets, RedisTokenBuckets } from './create-video/create-rate-limit.js';
-import { CreateVideoService } from './create-video/create-video-service.js';
+import { budgetLimitsFor, CreateVideoService } from './create-video/create-video-service.js';
 import { InMemoryIdempotencyStore } from './create-video/idempotency.js';
 import { RedisIdempotencyStore } from './create-video/redis-idempotency-store.js';
 import { randomBytes } from 'node:crypto';
@@ -41,11 +45,14 @@ import { RetentionSweep } from './videos/retention-sweep.js';
 import { VideoCopier, type ReadTaskForCopy } from './videos/video-copier.js';
 import { createVideoDownloader } from './videos/video-download.js';
 import { VideoLinks } from './videos/video-links.js';
+import { WatchLinks } from './live/watch-links.js';
+import { runWatchSubscription } from './schema/watch-subscription.js';
 import type { VideoStore } from './videos/video-store.js';
 import { createGatewayYoga, type GatewayYoga } from './yoga.js';
 
-/** The history's shared secret that signs stored-video links: the same on every replica and after restarts. */
+/** The history's shared secrets that sign stored-video links and watch links: the same on every replica and after restarts. */
 const VIDEO_LINK_SECRET_NAME = 'video-links';
+const WATCH_LINK_SECRET_NAME = 'watch-links';
 /** Signed CDN links may redirect once or twice (to a regional edge); more is not a video host. */
 const VIDEO_DOWNLOAD_MAX_REDIRECTS = 3;
 
@@ -53,8 +60,8 @@ export interface Gateway {
   upstream: UpstreamClient;
   live: TaskWatchHub;
   yoga: GatewayYoga;
-  /** Undefined: an open gateway (no client keys). */
-  keyring: ClientKeyring | undefined;
+  /** Client keys and signed-in users; open when there are neither. */
+  authenticator: Authenticator;
   /** The trusted-documents manifest, for the WebSocket path too; undefined: none configured. */
   persistedDocuments: TrustedDocuments | undefined;
   /** The node:http request handler (routes, keys, bodies, the response cache, then Yoga). */
@@ -123,15 +130,21 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
     (snapshot) => statusNotes.note(snapshot),
   );
   readTaskForCopy = (taskId, fresh) => tasks.read(taskId, { fresh });
-  const videoLinks = new VideoLinks(
-    Buffer.from(await history.sharedSecret(VIDEO_LINK_SECRET_NAME, () => randomBytes(32).toString('base64url')), 'base64url'),
-    site.publicUrl,
-    config.videos.linkTtlSeconds,
-  );
+  // Link secrets live in the history, so every replica, and every restart, signs alike.
+  const linkSecret = async (name: string) => Buffer.from(await history.sharedSecret(name, () => randomBytes(32).toString('base64url')), 'base64url');
+  const videoLinks = new VideoLinks(await linkSecret(VIDEO_LINK_SECRET_NAME), site.publicUrl, config.videos.linkTtlSeconds);
+  const watchLinks = new WatchLinks(await linkSecret(WATCH_LINK_SECRET_NAME), site.publicUrl, config.streams.watchLinkTtlSeconds);
   // A lease lasts one capped poll interval: a dead holder's task is taken over within about two.
   const pollCoordinator = redis ? new RedisPollCoordinator(redis, config.live.pollMaxIntervalMs, logger) : soloPolling;
   const localBuckets = new LocalTokenBuckets(config.createLimits);
-  const admission = new CreateAdmission(config.createLimits, redis ? new RedisTokenBuckets(redis, config.createLimits, localBuckets, logger) : localBuckets);
+  // Signed-in users' own buckets (keys `user:<hash>`, never a tenant name), beside the tenants'.
+  const userShape = { perMinute: config.createLimits.userPerMinute, burst: config.createLimits.userBurst };
+  const localUserBuckets = new LocalTokenBuckets(userShape);
+  const admission = new CreateAdmission(
+    config.createLimits,
+    redis ? new RedisTokenBuckets(redis, config.createLimits, localBuckets, logger) : localBuckets,
+    redis ? new RedisTokenBuckets(redis, userShape, localUserBuckets, logger) : localUserBuckets,
+  );
   const idempotency = redis
     ? new RedisIdempotencyStore(
         redis,
@@ -144,6 +157,8 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
       )
     : new InMemoryIdempotencyStore(config.createLimits.idempotencyMaxKeys);
 
+  // Spending is counted in Redis when replicas share it (atomic across them), else in this process.
+  const budgetLedger = redis ? new RedisBudgetLedger(redis, logger) : new InMemoryBudgetLedger();
   const live = new TaskWatchHub(tasks, config.live, logger, pollCoordinator);
   metrics.trackLive(live);
   // Every task created here is followed to its end through the same pollers as subscriptions.
@@ -176,14 +191,16 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
     logger,
     onCreated: (taskId) => tasks.noteExists(taskId),
     onRecorded: (taskId) => follower.follow(taskId),
+    budgets: { ledger: budgetLedger, config: config.budgets },
   });
 
   // Ids are signed whenever there are client keys (config refuses keys without a secret).
-  const idSecret = config.auth.clients ? config.auth.idSecret : undefined;
+  const idSecret = config.auth.clients || config.auth.jwtProviders ? config.auth.idSecret : undefined;
+  const idCodec = idSecret !== undefined ? new SignedTaskIds(idSecret) : verbatimTaskIds;
   const context = createContextFactory({
     maxTaskReads: config.graphqlLimits.maxTaskReads,
     onTaskLookup: (hit) => metrics.cacheLookup('task', hit),
-    ids: idSecret !== undefined ? new SignedTaskIds(idSecret) : verbatimTaskIds,
+    ids: idCodec,
     // Signed ids are authentic by construction; verbatim ones can be guessed, so reads of ids nobody
     // has seen exist are rationed per owner (a tenant, or a caller address on an open gateway).
     unknownIdReads:
@@ -200,7 +217,10 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
     onTaskDeleted: (taskId) => follower.unfollow(taskId),
     removeCopies: (owner, taskId) => videoStore.delete(allCopyKeysOf(owner, taskId)),
     videoLinks,
+    watchLinks,
+    usage: (tenant, user) => budgetLedger.usage(tenant ?? '', user ?? undefined, budgetLimitsFor(config.budgets, tenant)),
   });
+  const maskError = createErrorMasker(logger);
 
   let draining = false;
   // Fires when shutdown begins, for the parts that must end what they hold open.
@@ -221,7 +241,7 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
     persistedDocuments,
     schema,
     context,
-    maskError: createErrorMasker(logger),
+    maskError,
     responses,
     logger,
     metrics,
@@ -231,12 +251,20 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
   });
 
   const keyring = config.auth.clients ? new ClientKeyring(config.auth.clients) : undefined;
-  if (!keyring) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
+  const jwtVerifier = config.auth.jwtProviders
+    ? new JwtVerifier(config.auth.jwtProviders, { jwksCooldownMs: config.auth.jwksRefetchFloorMs, clockToleranceSeconds: config.auth.jwtClockToleranceSeconds })
+    : undefined;
+  const authenticator = new Authenticator(
+    keyring,
+    jwtVerifier && { looksLikeToken: (bearer) => JwtVerifier.looksLikeJwt(bearer), verify: (token) => jwtVerifier.verify(token) },
+    logger,
+  );
+  if (authenticator.open) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
   const handle = createGraphQLRequestHandler({
     yoga,
     responses,
     maxBodyBytes: config.limits.requestMaxBodyBytes,
-    keyring,
+    authenticator,
     metrics,
     metricsToken: config.auth.metricsToken,
     corsOrigins: config.exposure.corsOrigins,
@@ -244,13 +272,21 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
     maxVariableValues: config.graphqlLimits.maxVariableValues,
     simulatorVideos: site.simulatorVideos,
     storedVideos: { links: videoLinks, store: videoStore },
+    uploadLimits: { maxFileBytes: config.limits.imageMaxDecodedBytes, maxFiles: config.limits.uploadMaxFiles, maxFieldBytes: config.limits.uploadMaxFieldBytes },
+    watchLinks: {
+      links: watchLinks,
+      maxStreamsPerLink: config.streams.watchLinkMaxStreams,
+      // The taskUpdates subscription itself, run for the link's view of the task (as a WebSocket runs it).
+      watch: (scope, taskId, address, signal) =>
+        runWatchSubscription({ schema, contextValue: context({ caller: { ...scope, address }, signal }), id: idCodec.toPublic(taskId, scope), maskError }),
+    },
   });
 
   return {
     upstream,
     live,
     yoga,
-    keyring,
+    authenticator,
     persistedDocuments,
     handle,
     startFollowing() {

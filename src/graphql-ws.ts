@@ -12,7 +12,7 @@ import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import type { ClientKeyring } from './auth/client-keys.js';
+import type { Authenticator } from './auth/authenticator.js';
 import { requestTarget } from './http/request-target.js';
 import { allowedOrigin } from './plugins/cors-policy.js';
 import { exceedsVariableValues } from './plugins/count-variable-values.js';
@@ -32,8 +32,10 @@ interface ConnectionExtra {
 }
 
 export interface GraphQLWebSocketOptions {
-  /** Undefined: an open gateway. */
-  keyring: ClientKeyring | undefined;
+  /** Client keys and signed-in users (an open gateway when it has neither). */
+  authenticator: Authenticator;
+  /** A signed-in user's socket closes this long after the token's expiry (the tolerance it was verified with). */
+  tokenClockToleranceMs: number;
   maxPayloadBytes: number;
   unauthenticatedMaxPayloadBytes: number;
   maxSubscriptionsPerConnection: number;
@@ -47,8 +49,8 @@ export interface GraphQLWebSocketOptions {
 }
 
 /**
- * Browsers cannot set headers on a WebSocket, so the client key may also come in the connection
- * parameters: `{ authorization: "Bearer <key>" }`.
+ * Browsers cannot set headers on a WebSocket, so the client key or sign-in token may also come in
+ * the connection parameters: `{ authorization: "Bearer <key or token>" }`.
  */
 function presentedAuthorization(connectionParams: Readonly<Record<string, unknown>> | undefined, header: string | undefined): string | undefined {
   const param = connectionParams?.authorization ?? connectionParams?.Authorization;
@@ -82,17 +84,19 @@ function refuseUpgrade(socket: Duplex, status: string): void {
 }
 
 export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, options: GraphQLWebSocketOptions): { close(): Promise<void> } {
-  const { keyring, maxSubscriptionsPerConnection, maxVariableValues } = options;
+  const { authenticator, maxSubscriptionsPerConnection, maxVariableValues } = options;
   const logger = options.logger.child({ component: 'graphql-ws' });
   const trusted = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
-  const untrusted = keyring ? new WebSocketServer({ noServer: true, maxPayload: options.unauthenticatedMaxPayloadBytes }) : undefined;
+  const untrusted = !authenticator.open ? new WebSocketServer({ noServer: true, maxPayload: options.unauthenticatedMaxPayloadBytes }) : undefined;
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const found = requestTarget(req.url);
     if (found.kind !== 'found' || found.target.route !== 'graphql') return refuseUpgrade(socket, '404 Not Found');
     if (!originMayConnect(req, options.corsOrigins)) return refuseUpgrade(socket, '403 Forbidden');
-    const keyed = !keyring || keyring.tenantForAuthorization(req.headers.authorization) !== undefined;
+    // Only a client key in the upgrade request itself earns the larger frames; browsers (and signed-in
+    // users) authenticate in connection_init.
+    const keyed = authenticator.open || authenticator.holdsClientKey(req.headers.authorization);
     const wss = keyed || !untrusted ? trusted : untrusted;
     wss.handleUpgrade(req, socket, head, (ws) => {
       wss.emit('connection', ws, req);
@@ -111,20 +115,26 @@ export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, option
         // Yoga's recipe: the enveloped execute/subscribe travel in rootValue from onSubscribe.
         execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>,
         subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as ReturnType<NonNullable<Parameters<typeof useServer>[0]['subscribe']>>,
-        onConnect: (ctx) => {
+        onConnect: async (ctx) => {
           const address = ctx.extra.request.socket.remoteAddress ?? 'unknown';
-          if (!keyring) {
-            (ctx.extra as ConnectionExtra).caller = { tenant: null, address };
-            return true;
-          }
-          const tenant = keyring.tenantForAuthorization(presentedAuthorization(ctx.connectionParams, ctx.extra.request.headers.authorization));
-          if (tenant === undefined) {
+          const caller = await authenticator.authenticate(presentedAuthorization(ctx.connectionParams, ctx.extra.request.headers.authorization), address);
+          if (caller === undefined) {
             // 4401 rather than graphql-ws's default 4403: clients retry 4403 ("might grant access
             // after retry") for about 40 s before the app hears of it, and treat 4401 as final.
             ctx.extra.socket.close(4401, 'UNAUTHENTICATED');
             return false;
           }
-          (ctx.extra as ConnectionExtra).caller = { tenant, address };
+          (ctx.extra as ConnectionExtra).caller = caller;
+          // A signed-in user's socket lasts as long as the token it was opened with (plus the clock
+          // tolerance the token was checked with): then it closes as if the token had been refused.
+          if (caller.expiresAt !== undefined) {
+            const socket = ctx.extra.socket;
+            const untilExpiry = caller.expiresAt.getTime() + options.tokenClockToleranceMs - Date.now();
+            // setTimeout fires at once past 2^31 - 1 ms (about 24.8 days); a longer token is cut there.
+            const timer = setTimeout(() => socket.close(4401, 'UNAUTHENTICATED'), Math.min(Math.max(0, untilExpiry), 2 ** 31 - 1));
+            timer.unref();
+            socket.once('close', () => clearTimeout(timer));
+          }
           return true;
         },
         onSubscribe: async (ctx, _id, sent) => {

@@ -68,7 +68,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     await simulator?.close();
     throw error;
   });
-  const { handle, live, yoga, keyring, upstream, persistedDocuments } = gateway;
+  const { handle, live, yoga, authenticator, upstream, persistedDocuments } = gateway;
   const server = createServer(
     {
       // A socket must send its headers this soon after it connects (idle sockets included), and its
@@ -93,7 +93,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   // Requests Node's parser refuses (malformed, headers too large, too slow) get a coded JSON answer too.
   server.on('clientError', answerClientError);
   const webSocket = attachGraphQLWebSocket(server, yoga, {
-    keyring,
+    authenticator,
+    tokenClockToleranceMs: config.auth.jwtClockToleranceSeconds * 1000,
     maxPayloadBytes: config.http.wsMaxPayloadBytes,
     unauthenticatedMaxPayloadBytes: config.http.wsUnauthenticatedMaxPayloadBytes,
     maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,

@@ -44,8 +44,10 @@ export interface YogaParts {
 
 /** Who is calling, once the HTTP layer (or the WebSocket handshake) has authenticated the request. */
 export interface Caller {
-  /** The tenant of the client key; null on an open gateway. */
+  /** The tenant of the client key or of the signed-in user; null on an open gateway. */
   tenant: string | null;
+  /** The signed-in user (a JWT's `sub`); null for a client key or an open gateway. */
+  user: string | null;
   /** The peer's address: what per-caller limits key on when there is no tenant. */
   address: string;
 }

@@ -117,7 +117,7 @@ describe('task ownership', () => {
     const [payload, mac] = shopTaskId.split('.') as [string, string];
     const upstreamId = Buffer.from(payload, 'base64url').toString().split(':').slice(1).join(':');
     const forged = [
-      new SignedTaskIds('another-secret-0123456789abcdef0123456').toPublic(upstreamId, 'studio'),
+      new SignedTaskIds('another-secret-0123456789abcdef0123456').toPublic(upstreamId, { tenant: 'studio', user: null }),
       `${Buffer.from(`studio:${upstreamId}`).toString('base64url')}.${mac}`,
       `${Buffer.from(`shop:${upstreamId}`).toString('base64')}.${mac}`, // padded base64: not the canonical encoding
       `${payload}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,

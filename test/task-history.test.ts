@@ -103,11 +103,31 @@ function historySuite(name: string, runs: boolean, setUp: () => Promise<StoreUnd
 
       const found = await history.getMany(owner, [taskId, unique('never-recorded')]);
       expect([...found.keys()]).toEqual([taskId]);
-      expect(found.get(taskId)).toEqual({ owner, taskId, prompt: '@1 waves at the camera — «ünïcødé» 🎬', createdAt, status: 'QUEUED', updatedAt: createdAt });
+      expect(found.get(taskId)).toEqual({ owner, taskId, prompt: '@1 waves at the camera — «ünïcødé» 🎬', createdAt, status: 'QUEUED', updatedAt: createdAt, createdBy: null });
 
       expect((await history.getMany(stranger, [taskId])).size).toBe(0);
       expect(await history.list(stranger, { first: 10 })).toEqual({ records: [], hasNextPage: false, totalCount: 0 });
       expect((await history.getMany(owner, [])).size).toBe(0);
+    });
+
+    it("lists one signed-in user's tasks only when asked, and the owner's all otherwise", async () => {
+      const owner = unique('tenant');
+      const tasks = [
+        { taskId: unique('task'), createdBy: 'alice' },
+        { taskId: unique('task'), createdBy: 'auth0|bob' },
+        { taskId: unique('task'), createdBy: null },
+        { taskId: unique('task'), createdBy: 'alice' },
+      ];
+      for (const [i, task] of tasks.entries()) await history.record({ owner, prompt: 'p', createdAt: new Date(BASE_MS + i), ...task });
+      const alice = await history.list(owner, { first: 10, createdBy: 'alice' });
+      expect(alice.records.map((record) => record.taskId)).toEqual([tasks[3]!.taskId, tasks[0]!.taskId]);
+      expect(alice.totalCount).toBe(2);
+      expect(alice.records.every((record) => record.createdBy === 'alice')).toBe(true);
+      expect((await history.list(owner, { first: 10, createdBy: 'auth0|bob' })).records.map((record) => record.createdBy)).toEqual(['auth0|bob']);
+      expect((await history.list(owner, { first: 10, createdBy: 'carol' })).totalCount).toBe(0);
+      const all = await history.list(owner, { first: 10 });
+      expect(all.totalCount).toBe(4);
+      expect(all.records.map((record) => record.createdBy)).toEqual(['alice', null, 'auth0|bob', 'alice']);
     });
 
     it('records the same (owner, task) once, keeping the first record', async () => {
@@ -553,6 +573,10 @@ function historySuite(name: string, runs: boolean, setUp: () => Promise<StoreUnd
         // only ever run the versions before it. Its copy_state column goes too, so if the migration
         // did not run again the claims below would fail on a missing column.
         await earlier.runSql([
+          // 2026-12-04-task-creators first: the schema is taken back one migration at a time.
+          'drop index task_history_by_creator_newest',
+          'alter table task_history drop column created_by',
+          "delete from kysely_migration where name = '2026-12-04-task-creators'",
           'drop table video_copies',
           'drop table gateway_secrets',
           'drop index task_history_copies_due',
@@ -632,6 +656,7 @@ historySuite(
           { name: '2026-12-01-task-history' },
           { name: '2026-12-02-unfinished-tasks' },
           { name: '2026-12-03-video-copies' },
+          { name: '2026-12-04-task-creators' },
         ]);
       } finally {
         database.close();

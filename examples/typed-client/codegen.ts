@@ -23,8 +23,8 @@ const config: CodegenConfig = {
         // What this repository's tsconfig needs: type-only imports, and `.js` on relative imports (NodeNext).
         useTypeImports: true,
         importExtension: '.js',
-        // DateTime travels as an ISO-8601 string.
-        scalars: { DateTime: 'string' },
+        // DateTime travels as an ISO-8601 string; a File is a browser File (or Blob) sent in a multipart request.
+        scalars: { DateTime: 'string', File: { input: 'File | Blob', output: 'never' } },
         strictScalars: true,
       },
     },

@@ -46,7 +46,7 @@ export async function cacheFlood(requests: number, concurrency: number, heapMiB?
   const { simulator, gateway } = await startPair(3_600_000, heapMiB === undefined ? {} : { NODE_OPTIONS: `--max-old-space-size=${heapMiB}` });
   const agent = new Agent({ connections: concurrency });
   try {
-    const ids = Array<string>(IDS).fill(new SignedTaskIds(ID_SECRET).toPublic('demo-succeeded', TENANT));
+    const ids = Array<string>(IDS).fill(new SignedTaskIds(ID_SECRET).toPublic('demo-succeeded', { tenant: TENANT, user: null }));
     const aliases = Array.from({ length: ALIASES }, (_, i) => `a${i}: tasks(ids: $ids) { ${TASK_FIELDS} }`).join(' ');
     const bodyFor = (name: string) => JSON.stringify({ query: `query ${name}($ids: [ID!]!) { ${aliases} }`, variables: { ids }, operationName: name });
 

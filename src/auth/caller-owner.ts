@@ -1,12 +1,36 @@
 // Whose per-caller limits (rate, subscriptions, pollers, event streams) a request counts against:
 // the tenant of its client key, or, on an open gateway, the caller's address.
+import { createHash } from 'node:crypto';
 
 /** Who is calling, as the HTTP layer or the WebSocket handshake authenticated it. */
 export interface AuthenticatedCaller {
-  /** The tenant of the client key; null on an open gateway. */
+  /** The tenant of the client key or of the signed-in user; null on an open gateway. */
   tenant: string | null;
+  /** The signed-in user (the token's `sub`); null for a client key or an open gateway. */
+  user: string | null;
   /** The peer's address. */
   address: string;
+  /** When a signed-in user's token expires: a WebSocket session ends then. Undefined for client keys. */
+  expiresAt?: Date | undefined;
+}
+
+/** Whose task ids a caller sees and may use: a tenant's (its client key), or one user's within it. */
+export interface IdScope {
+  tenant: string | null;
+  user: string | null;
+}
+
+export function idScopeOf(caller: AuthenticatedCaller | undefined): IdScope {
+  return { tenant: caller?.tenant ?? null, user: caller?.user ?? null };
+}
+
+/**
+ * Where per-user limits (the create rate) count: the signed-in user within its tenant, as a hash (a
+ * user id may be long and hold any character; this names Redis keys); undefined for others.
+ */
+export function userLimitOwnerOf(caller: AuthenticatedCaller | undefined): string | undefined {
+  if (caller?.user == null || caller.tenant === null) return undefined;
+  return `user:${createHash('sha256').update(JSON.stringify([caller.tenant, caller.user])).digest('base64url')}`;
 }
 
 export function limitOwnerOf(caller: AuthenticatedCaller | undefined): string {

@@ -16,12 +16,17 @@ export class CreateAdmission {
   #inFlight = 0;
   readonly #inFlightByTenant = new Map<string, number>();
 
-  constructor(config: CreateLimitsConfig, rateLimit: CreateRateLimit) {
+  readonly #userRateLimit: CreateRateLimit | undefined;
+
+  /** `userRateLimit`: the buckets of signed-in users, taken beside the tenant's. */
+  constructor(config: CreateLimitsConfig, rateLimit: CreateRateLimit, userRateLimit?: CreateRateLimit) {
     this.#config = config;
     this.#rateLimit = rateLimit;
+    this.#userRateLimit = userRateLimit;
   }
 
-  async tryAdmit(tenant: string | null): Promise<Admission> {
+  /** `userOwner`: where a signed-in user's own rate counts (undefined for a client key). */
+  async tryAdmit(tenant: string | null, userOwner?: string): Promise<Admission> {
     const ofTenant = tenant === null ? 0 : (this.#inFlightByTenant.get(tenant) ?? 0);
     if (tenant !== null && ofTenant >= this.#config.maxConcurrentPerTenant) {
       return {
@@ -46,6 +51,18 @@ export class CreateAdmission {
       if (left > 0) this.#inFlightByTenant.set(tenant, left);
       else this.#inFlightByTenant.delete(tenant);
     };
+    // The user's own bucket first: a user over their rate takes nothing from the tenant's.
+    if (userOwner !== undefined && this.#userRateLimit) {
+      const ofUser = await this.#userRateLimit.take(userOwner);
+      if (!ofUser.ok) {
+        release();
+        return {
+          admitted: false,
+          retryAfterSeconds: ofUser.retryAfterSeconds,
+          reason: `Your create rate limit is reached (${this.#config.userPerMinute} per minute, bursts of ${this.#config.userBurst}).`,
+        };
+      }
+    }
     const decision = await this.#rateLimit.take(tenant ?? '');
     if (!decision.ok) {
       release();

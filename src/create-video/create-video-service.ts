@@ -10,9 +10,13 @@ import type { TaskHistory } from '../history/task-history.js';
 import type { Logger } from '../logger.js';
 import { UpstreamError, UpstreamInputRejectedError } from '../upstream/errors.js';
 import type { CreatedTask } from '../upstream/client.js';
+import type { BudgetConfig } from '../config.js';
+import { BudgetUnavailableError, type BudgetLedger, type BudgetLimits, type SpendReceipt } from './budget-ledger.js';
 import type { CreateAdmission } from './create-admission.js';
+import { creditCost } from './credit-cost.js';
 import type { CreateOutcome, IdempotencyStore, ReplayedError } from './idempotency.js';
 import type { CreatePayloadValue, CreateVideoInputValue, UserErrorValue } from './input.js';
+import { inlineUploads } from './inline-uploads.js';
 import { toUpstreamBody } from './to-upstream-body.js';
 import { validateCreateInput, type ValidationLimits } from './validate-input.js';
 
@@ -35,11 +39,22 @@ export interface CreateVideoServiceDependencies {
   onCreated?: (taskId: string) => void;
   /** Told about every task once its history record is durable (again on a replay), e.g. to follow it to its end. */
   onRecorded?: (taskId: string) => void;
+  /** Daily credit budgets: every create spends its cost before the upstream is called. */
+  budgets: { ledger: BudgetLedger; config: BudgetConfig };
+}
+
+/** The daily limits that apply to a tenant (the open gateway's one shared budget is tenant ''). */
+export function budgetLimitsFor(config: BudgetConfig, tenant: string | null): BudgetLimits {
+  return (tenant === null ? undefined : config.perTenant[tenant]) ?? config.defaults;
 }
 
 /** Who asks, and how: per request. */
 export interface CreateRequest {
   tenant: string | null;
+  /** The signed-in user of the tenant; null for a client key (or an open gateway). */
+  user: string | null;
+  /** Where the user's own create rate counts (see userLimitOwnerOf); undefined when not a signed-in user. */
+  userOwner: string | undefined;
   /** The request's Idempotency-Key header, when it has one. */
   idempotencyKey: string | undefined;
   /** Fires when the client leaves or the operation's deadline passes. */
@@ -98,6 +113,11 @@ function serialise(input: CreateVideoInputValue): Buffer {
   return Buffer.from(JSON.stringify(toUpstreamBody(input)));
 }
 
+/** Whose Idempotency-Keys these are: the tenant's (its client key), or one signed-in user's. */
+function idempotencyScopeOf(request: CreateRequest): string | null {
+  return request.user === null ? request.tenant : JSON.stringify([request.tenant, request.user]);
+}
+
 /** Same input, same fingerprint: what an Idempotency-Key record remembers. */
 function fingerprintOf(body: Buffer): string {
   return createHash('sha256').update(body).digest('base64url');
@@ -118,8 +138,10 @@ export class CreateVideoService {
     }
     const userErrors = validateCreateInput(input, limits);
     if (userErrors.length > 0) return rejected(userErrors);
+    const inlined = await inlineUploads(input, limits.imageMaxDecodedBytes);
+    if (inlined.problems.length > 0) return rejected(inlined.problems);
 
-    const body = serialise(input);
+    const body = serialise(inlined.input);
     if (body.length > limits.createMaxBodyBytes) {
       return rejected([
         {
@@ -131,13 +153,17 @@ export class CreateVideoService {
     }
     // When the gateway accepted the create: the history record's createdAt.
     const acceptedAt = new Date();
+    const units = creditCost(input, this.#deps.budgets.config.weights);
     if (key === undefined) {
-      const payload = await this.#start(body, request);
+      const spent = await this.#spend(request, units);
+      if (!spent.ok) return spent.refusal;
+      const payload = await this.#startPaid(body, request, spent.receipt);
       if (payload.taskId !== null) await this.#record(request, payload.taskId, input.prompt, acceptedAt);
       return payload;
     }
 
-    const claim = await idempotency.claim(request.tenant, key, fingerprintOf(body));
+    // A user's keys are the user's own: another user of the tenant replaying one gets nothing of it.
+    const claim = await idempotency.claim(idempotencyScopeOf(request), key, fingerprintOf(body));
     if (claim.kind === 'mismatch') {
       return rejected([
         { field: null, code: 'IDEMPOTENCY_KEY_REUSED', message: 'This Idempotency-Key was already used with different input; use a new key.' },
@@ -154,7 +180,13 @@ export class CreateVideoService {
     }
     let payload: CreatePayloadValue;
     try {
-      payload = await this.#start(body, request);
+      // Only a create that is really sent costs: a replay above returned before this.
+      const spent = await this.#spend(request, units);
+      if (!spent.ok) {
+        await claim.free();
+        return spent.refusal;
+      }
+      payload = await this.#startPaid(body, request, spent.receipt);
     } catch (error) {
       if (outcomeUnknown(error)) await claim.settle({ kind: 'unknown', error: replayedError(error) });
       else await claim.free();
@@ -194,7 +226,7 @@ export class CreateVideoService {
    */
   async #record(request: CreateRequest, taskId: string, prompt: string, createdAt: Date): Promise<void> {
     try {
-      await this.#deps.history.record({ owner: historyOwnerOf(request.tenant), taskId, prompt, createdAt });
+      await this.#deps.history.record({ owner: historyOwnerOf(request.tenant), taskId, prompt, createdAt, createdBy: request.user });
     } catch (error) {
       this.#deps.logger.error(
         { err: error, upstreamTaskId: taskId, idempotencyKey: request.idempotencyKey !== undefined },
@@ -210,8 +242,51 @@ export class CreateVideoService {
     this.#deps.onRecorded?.(taskId);
   }
 
+  /**
+   * Spends the create's units under the caller's daily limits (the user's and the tenant's), or
+   * says which limit refuses it. Counters that cannot be reached refuse the create when a limit
+   * applies (BUDGET_UNAVAILABLE); when none does, the create goes on uncounted.
+   */
+  async #spend(request: CreateRequest, units: number): Promise<{ ok: true; receipt: SpendReceipt | undefined } | { ok: false; refusal: CreatePayloadValue }> {
+    const limits = budgetLimitsFor(this.#deps.budgets.config, request.tenant);
+    let result;
+    try {
+      result = await this.#deps.budgets.ledger.spend({ tenant: request.tenant ?? '', user: request.user ?? undefined, units, limits });
+    } catch (error) {
+      if (error instanceof BudgetUnavailableError && limits.tenantDaily === undefined && (limits.userDaily === undefined || request.user === null)) {
+        return { ok: true, receipt: undefined };
+      }
+      throw error;
+    }
+    if (result.ok) return { ok: true, receipt: result.receipt };
+    const whose = result.limit === 'USER_DAILY' ? 'your own daily limit (USER_DAILY)' : "your team's daily limit (TENANT_DAILY)";
+    return {
+      ok: false,
+      refusal: rejected([
+        {
+          field: null,
+          code: 'BUDGET_EXCEEDED',
+          message: `This video costs ${units} credit units, and ${whose} of ${result.dailyLimit} has ${Math.max(0, result.dailyLimit - result.usedToday)} left (${result.usedToday} used). It resets at ${result.resetsAt.toISOString()}.`,
+        },
+      ]),
+    };
+  }
+
+  /** Starts the create; when it surely started nothing (refused, or never sent), its units go back. */
+  async #startPaid(body: Buffer, request: CreateRequest, receipt: SpendReceipt | undefined): Promise<CreatePayloadValue> {
+    let payload: CreatePayloadValue;
+    try {
+      payload = await this.#start(body, request);
+    } catch (error) {
+      if (receipt && !outcomeUnknown(error)) await this.#deps.budgets.ledger.refund(receipt);
+      throw error;
+    }
+    if (receipt && payload.taskId === null) await this.#deps.budgets.ledger.refund(receipt);
+    return payload;
+  }
+
   async #start(body: Buffer, request: CreateRequest): Promise<CreatePayloadValue> {
-    const admission = await this.#deps.admission.tryAdmit(request.tenant);
+    const admission = await this.#deps.admission.tryAdmit(request.tenant, request.userOwner);
     if (!admission.admitted) {
       throw new DomainError('RATE_LIMITED', admission.reason, { retryAfterSeconds: admission.retryAfterSeconds });
     }

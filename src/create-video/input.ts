@@ -3,7 +3,10 @@
 
 export interface SubjectInputValue {
   id: string;
-  images: string[];
+  /** URLs and base64 data URIs. */
+  images?: string[] | null | undefined;
+  /** Uploaded files (multipart requests), inlined as data URIs before the upstream call. */
+  imageFiles?: File[] | null | undefined;
   voiceId?: string | null | undefined;
 }
 
@@ -27,8 +30,11 @@ export const USER_ERROR_CODES = {
   TOO_MANY: 'A list has more items than allowed.',
   OUT_OF_RANGE: 'A number is outside its allowed range.',
   DUPLICATE: 'A value that must be unique appears more than once.',
-  INVALID_IMAGE: 'An image is neither an http(s) URL nor a valid base64 data URI (png, jpeg, webp).',
-  IMAGE_TOO_LARGE: 'A base64 image is larger than allowed once decoded.',
+  INVALID_IMAGE: 'An image is neither an http(s) URL nor a valid png, jpeg or webp (base64 data URI or uploaded file), or its declared type disagrees with its bytes.',
+  IMAGE_TOO_LARGE: 'A base64 image or uploaded file is larger than allowed once decoded.',
+  IMAGE_TOO_SMALL: 'An image (base64 or uploaded) is smaller than 128×128 pixels.',
+  IMAGE_ASPECT_RATIO: 'An image (base64 or uploaded) is wider or taller than 4:1.',
+  BUDGET_EXCEEDED: "The create would exceed the caller's daily credit budget (the user's or the tenant's); the message names the limit and when it resets.",
   UNKNOWN_SUBJECT_REFERENCE: 'The prompt names a subject (@id) that the request does not define.',
   VOICE_REQUIRES_AUDIO: 'A subject has a voiceId but audio is not enabled.',
   PAYLOAD_TOO_LARGE: 'The whole request would exceed the video service body limit.',

@@ -10,7 +10,8 @@ export function toUpstreamBody(input: CreateVideoInputValue): CreateTaskBody {
     prompt: input.prompt,
     subjects: input.subjects.map((subject) => ({
       id: subject.id,
-      images: subject.images,
+      // Uploaded files are data URIs in `images` by now (inline-uploads.ts).
+      images: subject.images ?? [],
       ...(subject.voiceId != null ? { voice_id: subject.voiceId } : {}),
     })),
     // The upstream requires a duration; an explicit null means "the default".

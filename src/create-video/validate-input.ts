@@ -6,6 +6,7 @@
 // over its maximum is refused (TOO_LONG) without scanning it, each unknown @id is reported once,
 // and no more than MAX_USER_ERRORS problems are collected. Without that, one 1 MB request could
 // make a response tens of megabytes long.
+import { IMAGE_SHAPE_LIMITS, inspectImage } from './image-inspection.js';
 import type { CreateVideoInputValue, UserErrorValue } from './input.js';
 
 export const LIMITS = {
@@ -32,27 +33,34 @@ const NOT_WHITE_SPACE = /\S/;
 /** How much of a caller's text a message repeats: enough to recognise it, never the whole of it. */
 const QUOTE_MAX_CHARS = 64;
 
-type ImageProblem = 'INVALID_IMAGE' | 'IMAGE_TOO_LARGE' | null;
 type Field = (string | number)[];
+type ImageCheck = { code: UserErrorValue['code']; message: string } | null;
 
-function checkImage(image: string, maxDecodedBytes: number): ImageProblem {
+const NOT_AN_IMAGE: ImageCheck = {
+  code: 'INVALID_IMAGE',
+  message: 'Image must be an http(s) URL or a data:image/(png|jpeg|webp);base64 URI with valid base64.',
+};
+
+function checkImage(image: string, maxDecodedBytes: number): ImageCheck {
+  const tooLarge: ImageCheck = { code: 'IMAGE_TOO_LARGE', message: `Image must be at most ${maxDecodedBytes} bytes once decoded.` };
   const dataUri = DATA_URI.exec(image);
   if (dataUri) {
     const payloadLength = image.length - dataUri[0].length;
-    if (payloadLength === 0 || payloadLength % 4 !== 0) return 'INVALID_IMAGE';
+    if (payloadLength === 0 || payloadLength % 4 !== 0) return NOT_AN_IMAGE;
     // The length alone bounds the decoded size (at most 2 padding characters): a payload that is
     // too large for sure is refused before the base64 check scans all of it.
-    if ((payloadLength / 4) * 3 - 2 > maxDecodedBytes) return 'IMAGE_TOO_LARGE';
+    if ((payloadLength / 4) * 3 - 2 > maxDecodedBytes) return tooLarge;
     const payload = image.slice(dataUri[0].length);
-    if (!BASE64.test(payload)) return 'INVALID_IMAGE';
-    const padding = payload.endsWith('==') ? 2 : payload.endsWith('=') ? 1 : 0;
-    return (payloadLength / 4) * 3 - padding > maxDecodedBytes ? 'IMAGE_TOO_LARGE' : null;
+    if (!BASE64.test(payload)) return NOT_AN_IMAGE;
+    // The bytes themselves: their format (agreeing with the URI's type), exact size and dimensions.
+    const inspected = inspectImage(Buffer.from(payload, 'base64'), `image/${dataUri[1]}`, { maxBytes: maxDecodedBytes, ...IMAGE_SHAPE_LIMITS });
+    return inspected.ok ? null : inspected.problem;
   }
   try {
     const url = new URL(image);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? null : 'INVALID_IMAGE';
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? null : NOT_AN_IMAGE;
   } catch {
-    return 'INVALID_IMAGE';
+    return NOT_AN_IMAGE;
   }
 }
 
@@ -114,23 +122,32 @@ function checkNumbers(input: CreateVideoInputValue, problems: Problems): void {
   }
 }
 
-function checkImages(images: string[], at: Field, limits: ValidationLimits, problems: Problems): void {
-  if (images.length === 0) {
-    problems.add([...at, 'images'], 'TOO_FEW', 'Each subject needs at least one image.');
+/**
+ * A subject's images: 1 to maxImagesPerSubject across `images` and `imageFiles`. The strings are
+ * checked here; uploaded files are read and checked by the create service (inline-uploads.ts),
+ * only once everything here passed.
+ */
+function checkImages(images: string[], files: readonly File[], at: Field, limits: ValidationLimits, problems: Problems): void {
+  if (images.length + files.length === 0) {
+    problems.add([...at, 'images'], 'TOO_FEW', 'Each subject needs at least one image (in images or imageFiles).');
     return;
   }
+  // A list over the maximum is refused as a whole: its images are not looked at one by one.
   if (images.length > LIMITS.maxImagesPerSubject) {
-    // The list is refused as a whole: its images are not looked at one by one.
     problems.add([...at, 'images'], 'TOO_MANY', `A subject may have at most ${LIMITS.maxImagesPerSubject} images.`);
+    return;
+  }
+  if (files.length > LIMITS.maxImagesPerSubject) {
+    problems.add([...at, 'imageFiles'], 'TOO_MANY', `A subject may have at most ${LIMITS.maxImagesPerSubject} images.`);
+    return;
+  }
+  if (images.length + files.length > LIMITS.maxImagesPerSubject) {
+    problems.add(at, 'TOO_MANY', `A subject may have at most ${LIMITS.maxImagesPerSubject} images across images and imageFiles.`);
     return;
   }
   images.forEach((image, j) => {
     const problem = checkImage(image, limits.imageMaxDecodedBytes);
-    if (problem === 'INVALID_IMAGE') {
-      problems.add([...at, 'images', j], problem, 'Image must be an http(s) URL or a data:image/(png|jpeg|webp);base64 URI with valid base64.');
-    } else if (problem === 'IMAGE_TOO_LARGE') {
-      problems.add([...at, 'images', j], problem, `Image must be at most ${limits.imageMaxDecodedBytes} bytes once decoded.`);
-    }
+    if (problem) problems.add([...at, 'images', j], problem.code, problem.message);
   });
 }
 
@@ -157,8 +174,10 @@ function checkSubjects(input: CreateVideoInputValue, limits: ValidationLimits, p
     }
     seenIds.add(subject.id);
 
-    totalImages += subject.images.length;
-    checkImages(subject.images, ['subjects', i], limits, problems);
+    const images = subject.images ?? [];
+    const files = subject.imageFiles ?? [];
+    totalImages += images.length + files.length;
+    checkImages(images, files, ['subjects', i], limits, problems);
 
     if (subject.voiceId != null) {
       if (isBlank(subject.voiceId)) {

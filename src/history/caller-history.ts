@@ -35,15 +35,18 @@ export interface CallerHistoryHooks {
 
 export class CallerHistory {
   readonly owner: HistoryOwner;
+  /** A signed-in user sees only the tasks they created; a client key sees all of the owner's. */
+  readonly user: string | null;
   readonly #history: TaskHistory;
   readonly #logger: Logger;
   readonly #hooks: CallerHistoryHooks;
   readonly #records: DataLoader<string, TaskRecord | null>;
   readonly #copies: DataLoader<string, VideoCopy[]>;
 
-  constructor(history: TaskHistory, owner: HistoryOwner, logger: Logger, hooks: CallerHistoryHooks = {}) {
+  constructor(history: TaskHistory, owner: HistoryOwner, logger: Logger, hooks: CallerHistoryHooks = {}, user: string | null = null) {
     this.#history = history;
     this.owner = owner;
+    this.user = user;
     this.#logger = logger;
     this.#hooks = hooks;
     this.#records = new DataLoader(async (taskIds) => {
@@ -59,7 +62,7 @@ export class CallerHistory {
   /** One page of the caller's history, newest first; its records serve `record()` without another read. */
   async list(query: HistoryQuery): Promise<HistoryPage> {
     this.#hooks.onRead?.();
-    const page = await this.#guard('list', () => this.#history.list(this.owner, query));
+    const page = await this.#guard('list', () => this.#history.list(this.owner, { ...query, createdBy: this.user ?? undefined }));
     for (const record of page.records) this.#records.prime(record.taskId, record);
     this.#hooks.onListed?.(page.records.map((record) => record.taskId));
     return page;

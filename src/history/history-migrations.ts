@@ -106,6 +106,21 @@ function historyMigrations(flavor: SqlFlavor): Record<string, Migration> {
           .execute();
       },
     },
+    '2026-12-04-task-creators': {
+      async up(db: Kysely<any>) {
+        // Which signed-in user of the tenant created the task ('' for a client key, or an open
+        // gateway): a user's history lists only theirs, newest first, from this index.
+        await db.schema
+          .alterTable('task_history')
+          .addColumn('created_by', 'text', (column) => column.notNull().defaultTo('').modifyEnd(byteOrder(flavor)))
+          .execute();
+        await db.schema
+          .createIndex('task_history_by_creator_newest')
+          .on('task_history')
+          .columns(['owner', 'created_by', 'created_at', 'task_id', 'status'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -32,6 +32,8 @@ interface TaskHistoryTable {
   copy_state: ColumnType<string, string | undefined, string>;
   copy_attempts: ColumnType<number, number | undefined, number>;
   copy_due_at: ColumnType<number | string, number | undefined, number>;
+  /** '' for a client key or an open gateway. */
+  created_by: ColumnType<string, string | undefined, string>;
 }
 
 interface VideoCopiesTable {
@@ -96,13 +98,18 @@ function toTaskRecord(row: TaskHistoryRow): TaskRecord {
     createdAt: new Date(Number(row.created_at)),
     status: toTaskStatus(row.status),
     updatedAt: new Date(Number(row.updated_at)),
+    createdBy: row.created_by === '' ? null : row.created_by,
   };
 }
 
-/** The rows of `owner` with one of `statuses` (all rows when there are none). */
-function ownerMatches(owner: HistoryOwner, statuses: readonly TaskStatusValue[] | undefined) {
+/** The rows of `owner` (of one creator, when given) with one of `statuses` (all rows when there are none). */
+function ownerMatches(owner: HistoryOwner, statuses: readonly TaskStatusValue[] | undefined, createdBy: string | undefined) {
   return (eb: ExpressionBuilder<HistoryTables, 'task_history'>) =>
-    statuses === undefined || statuses.length === 0 ? eb('owner', '=', owner) : eb.and([eb('owner', '=', owner), eb('status', 'in', statuses)]);
+    eb.and([
+      eb('owner', '=', owner),
+      ...(createdBy === undefined ? [] : [eb('created_by', '=', createdBy)]),
+      ...(statuses === undefined || statuses.length === 0 ? [] : [eb('status', 'in', statuses)]),
+    ]);
 }
 
 export class SqlTaskHistory implements TaskHistory {
@@ -112,13 +119,21 @@ export class SqlTaskHistory implements TaskHistory {
     this.#db = db;
   }
 
-  async record(entry: { owner: HistoryOwner; taskId: string; prompt: string; createdAt: Date }): Promise<void> {
+  async record(entry: { owner: HistoryOwner; taskId: string; prompt: string; createdAt: Date; createdBy?: string | null | undefined }): Promise<void> {
     const at = entry.createdAt.getTime();
     // One autocommitted statement: when it resolves, the row is committed (and, with the settings
     // open-task-history.ts uses, on disk).
     await this.#db
       .insertInto('task_history')
-      .values({ owner: entry.owner, task_id: entry.taskId, prompt: entry.prompt, created_at: at, status: 'QUEUED', updated_at: at })
+      .values({
+        owner: entry.owner,
+        task_id: entry.taskId,
+        prompt: entry.prompt,
+        created_at: at,
+        status: 'QUEUED',
+        updated_at: at,
+        created_by: entry.createdBy ?? '',
+      })
       .onConflict((conflict) => conflict.columns(['owner', 'task_id']).doNothing())
       .execute();
   }
@@ -133,7 +148,7 @@ export class SqlTaskHistory implements TaskHistory {
   }
 
   async list(owner: HistoryOwner, query: HistoryQuery): Promise<HistoryPage> {
-    const matching = ownerMatches(owner, query.statuses);
+    const matching = ownerMatches(owner, query.statuses, query.createdBy);
     const after = query.after;
     // PostgreSQL would refuse a fractional bigint where SQLite would compare it: refuse it on both.
     if (after !== undefined && !Number.isSafeInteger(after.createdAtMs)) throw new RangeError('a history cursor needs whole epoch milliseconds');

@@ -24,6 +24,8 @@ export interface TaskRecord {
   status: TaskStatusValue;
   /** When `status` last changed: the read time of the note that changed it; `createdAt` until then. */
   updatedAt: Date;
+  /** The signed-in user of the tenant who created it; null when a client key (or an open gateway) did. */
+  createdBy: string | null;
 }
 
 /** Where a page starts: after this (createdAt, taskId) in newest-first order. */
@@ -39,6 +41,8 @@ export interface HistoryQuery {
   after?: HistoryCursor | undefined;
   /** Only these last-known statuses; undefined or empty: all. */
   statuses?: readonly TaskStatusValue[] | undefined;
+  /** Only the tasks this signed-in user created; undefined: every task of the owner. */
+  createdBy?: string | undefined;
 }
 
 export interface HistoryPage {
@@ -98,7 +102,7 @@ export interface TaskHistory {
    * (committed): the create answers with the task id after this, so a crash never leaves a task a
    * client received missing from history. Recording the same (owner, taskId) twice is a no-op.
    */
-  record(entry: { owner: HistoryOwner; taskId: string; prompt: string; createdAt: Date }): Promise<void>;
+  record(entry: { owner: HistoryOwner; taskId: string; prompt: string; createdAt: Date; createdBy?: string | null | undefined }): Promise<void>;
   /** The records of these tasks that belong to `owner` (others are absent from the map). */
   getMany(owner: HistoryOwner, taskIds: readonly string[]): Promise<Map<string, TaskRecord>>;
   list(owner: HistoryOwner, query: HistoryQuery): Promise<HistoryPage>;

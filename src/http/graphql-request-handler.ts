@@ -10,7 +10,7 @@
 // request ids, metrics) belongs in this handler before the cache lookup, or in the cache key.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ClientKeyring } from '../auth/client-keys.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { requestIdFrom, requestScope } from '../request-scope.js';
 import type { Caller, GatewayServerContext, GatewayYoga } from '../yoga.js';
@@ -21,19 +21,22 @@ import { STREAM_TOKEN_HEADER, streamTokenIn } from '../plugins/use-graphql-sse-s
 import { forwardToYoga } from './forward-to-yoga.js';
 import { createGraphiQLAssets } from './graphiql-assets.js';
 import { serveGraphiQLPage } from './graphiql-page.js';
-import { exceedsJsonValues, isJsonContentType, parseJsonBody } from './json-body.js';
+import { exceedsJsonValues, isJsonContentType, isMultipart, parseJsonBody } from './json-body.js';
 import { readBody } from '../read-body.js';
 import { requestTarget, type RequestTarget } from './request-target.js';
 import { serveSimulatorVideo, type ServeSimulatorVideo } from './simulator-video-route.js';
 import { serveStoredVideo, type StoredVideos } from './stored-video-route.js';
+import { serveWatchLink, type OpenWatchStreams, type WatchLinkOptions } from './watch-link-route.js';
+import { readMultipartOperation, type MultipartLimits } from './multipart-operation.js';
+import { exceedsVariableValues } from '../plugins/count-variable-values.js';
 
 export interface GraphQLRequestHandlerOptions {
   yoga: GatewayYoga;
   /** Undefined: no response cache, every request goes to Yoga as it is. */
   responses: CachedResponses | undefined;
   maxBodyBytes: number;
-  /** Undefined: an open gateway (no client keys). */
-  keyring: ClientKeyring | undefined;
+  /** Client keys and signed-in users (an open gateway when it has neither). */
+  authenticator: Authenticator;
   metrics: GatewayMetrics;
   /** When set, /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
@@ -47,6 +50,10 @@ export interface GraphQLRequestHandlerOptions {
   simulatorVideos?: ServeSimulatorVideo | undefined;
   /** The gateway's copies of finished videos, at their signed links. */
   storedVideos: StoredVideos;
+  /** Watch links: one task's live updates as server-sent events, for EventSource. */
+  watchLinks: WatchLinkOptions;
+  /** Multipart uploads: each file, the number of files, each field (operations, map). */
+  uploadLimits: Omit<MultipartLimits, 'maxBodyBytes'>;
 }
 
 // Room besides the variables for the document (GraphQL Armor bounds its tokens) and a long prompt.
@@ -101,17 +108,15 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: 
 }
 
 export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOptions) {
-  const { yoga, responses, maxBodyBytes, keyring, metrics, metricsToken, corsOrigins, graphiql } = options;
+  const { yoga, responses, maxBodyBytes, authenticator, metrics, metricsToken, corsOrigins, graphiql } = options;
   const maxJsonValues = options.maxVariableValues * JSON_VALUES_PER_VARIABLE_VALUE + JSON_VALUES_SLACK;
   // GraphiQL's page and files exist only while GraphiQL is enabled; they are read on first use.
   const graphiqlAssets = graphiql ? createGraphiQLAssets() : undefined;
+  const openWatchStreams: OpenWatchStreams = new Map();
 
-  /** Who calls: the tenant of a valid key (null on an open gateway); undefined when the key is missing or wrong. */
-  function authenticate(req: IncomingMessage): Caller | undefined {
-    const address = req.socket.remoteAddress ?? 'unknown';
-    if (!keyring) return { tenant: null, address };
-    const tenant = keyring.tenantForAuthorization(req.headers.authorization);
-    return tenant === undefined ? undefined : { tenant, address };
+  /** Who calls: a key's tenant, a signed-in user, or anyone on an open gateway; undefined when the credential is missing or wrong. */
+  function authenticate(req: IncomingMessage): Promise<Caller | undefined> {
+    return authenticator.authenticate(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
   }
 
   async function serveGraphQL(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
@@ -123,14 +128,15 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
     if (graphiqlAssets && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
       return serveGraphiQLPage(res, graphiqlAssets);
     }
-    const caller = authenticate(req);
+    const caller = await authenticate(req);
     if (caller === undefined) {
-      return writeJsonError(res, 401, 'UNAUTHENTICATED', 'A valid client key is required: Authorization: Bearer <key>.', {
+      return writeJsonError(res, 401, 'UNAUTHENTICATED', 'A valid client key or sign-in token is required: Authorization: Bearer <key or token>.', {
         'www-authenticate': 'Bearer',
         ...cors(),
       });
     }
     if (req.method !== 'POST') return forwardToYoga(yoga, req, res, target, { caller });
+    if (isMultipart(req.headers['content-type'])) return serveUpload(req, res, target, caller, cors);
 
     const read = await readBody(req, maxBodyBytes);
     if (read.kind === 'aborted') return;
@@ -146,7 +152,7 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
     const streamOperation = streamTokenIn(req.headers[STREAM_TOKEN_HEADER], target.search) !== undefined;
     let slot: ResponseCacheSlot | undefined;
     if (responses && !streamOperation) {
-      const key = cacheKey(req, caller.tenant, read.body);
+      const key = cacheKey(req, caller, read.body);
       const hit = responses.get(key);
       metrics.cacheLookup('response', hit !== undefined);
       if (hit) {
@@ -174,6 +180,23 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
     return forwardToYoga(yoga, req, res, target, context);
   }
 
+  /** A multipart upload: parsed here under the upload limits, then run like a parsed JSON body (never cached). */
+  async function serveUpload(req: IncomingMessage, res: ServerResponse, target: RequestTarget, caller: Caller, cors: () => Record<string, string>): Promise<void> {
+    const read = await readMultipartOperation(req, { ...options.uploadLimits, maxBodyBytes });
+    if (read.kind === 'aborted') return;
+    if (read.kind === 'refused') {
+      // The rest of the body is left unread: the connection cannot carry another request.
+      return writeJsonError(res, read.status, read.code, read.message, { connection: 'close', ...cors() });
+    }
+    const variables = read.operation.variables;
+    if (variables !== undefined && exceedsVariableValues(variables, options.maxVariableValues)) {
+      return writeJsonError(res, 400, 'VARIABLES_TOO_LARGE', `Variables may hold at most ${options.maxVariableValues} values.`, cors(), {
+        maxVariableValues: options.maxVariableValues,
+      });
+    }
+    return forwardToYoga(yoga, req, res, target, { caller, parsedBody: read.operation });
+  }
+
   // GraphiQL's files hold nothing secret: no key, but only while GraphiQL is enabled.
   async function serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const answer = graphiqlAssets ? await graphiqlAssets.serve(req, res, path) : 'not-found';
@@ -198,6 +221,11 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
       // No key either: the signed link is the capability (see stored-video-route.ts).
       case 'stored-video':
         return serveStoredVideo(req, res, target, options.storedVideos, (status, code, message, headers) => writeJsonError(res, status, code, message, headers));
+      // No key either: the signed link is the capability (see watch-link-route.ts).
+      case 'watch-link':
+        return serveWatchLink(req, res, target, options.watchLinks, openWatchStreams, (status, code, message, headers) =>
+          writeJsonError(res, status, code, message, headers),
+        );
       case 'metrics':
         if (req.method !== 'GET') return writeJsonError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET for /metrics.', { allow: 'GET' });
         return serveMetrics(req, res, metrics, metricsToken);

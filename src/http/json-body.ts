@@ -6,6 +6,11 @@
 export type JsonBody = { ok: true; value: object } | { ok: false; message: string };
 
 /** `application/json`, `application/graphql+json` and `application/graphql-response+json` bodies. */
+/** A GraphQL multipart request (uploads). */
+export function isMultipart(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase() === 'multipart/form-data';
+}
+
 export function isJsonContentType(contentType: string | undefined): boolean {
   const mediaType = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
   return mediaType === 'application/json' || mediaType === 'application/graphql+json';

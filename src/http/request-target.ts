@@ -3,9 +3,10 @@
 // that Yoga (or anyone) would normalise — `/graphql/`, `//graphql`, `/./graphql`, `/x/../graphql`,
 // `/graphql#x` — can never reach GraphQL past the key check. Such spellings are simply not found.
 
+import { WATCH_LINK_PREFIX } from '../live/watch-links.js';
 import { STORED_VIDEO_PREFIX } from '../videos/video-links.js';
 
-export type Route = 'graphql' | 'health' | 'ready' | 'metrics' | 'graphiql-asset' | 'simulator-video' | 'stored-video';
+export type Route = 'graphql' | 'health' | 'ready' | 'metrics' | 'graphiql-asset' | 'simulator-video' | 'stored-video' | 'watch-link';
 
 /**
  * GraphiQL's files (graphiql-assets.ts) live under this prefix. The whole path goes to that module,
@@ -34,6 +35,7 @@ const PREFIX_ROUTES: ReadonlyArray<readonly [string, Route]> = [
   [GRAPHIQL_ASSET_PREFIX, 'graphiql-asset'],
   [SIMULATOR_VIDEO_PREFIX, 'simulator-video'],
   [STORED_VIDEO_PREFIX, 'stored-video'],
+  [WATCH_LINK_PREFIX, 'watch-link'],
 ];
 
 export interface RequestTarget {

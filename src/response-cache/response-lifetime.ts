@@ -34,6 +34,11 @@ export class ResponseLifetime {
     }
   }
 
+  /** The response hands out a signed link: reused no longer than until shortly before it expires. */
+  noteLinkExpiry(expiresAt: Date): void {
+    this.#expiresAt = Math.min(this.#expiresAt, expiresAt.getTime() - this.#config.urlExpiryMarginMs);
+  }
+
   /** The response read something the task caches know nothing about (the task history): never reuse it. */
   forbidReuse(): void {
     this.#expiresAt = 0;

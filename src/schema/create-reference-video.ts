@@ -14,8 +14,11 @@ const SubjectInput = builder.inputType('SubjectInput', {
       description: 'Name of the subject; the prompt refers to it as @id (e.g. id "1" is @1). Unique within a request.',
     }),
     images: t.stringList({
-      required: true,
-      description: `1–${LIMITS.maxImagesPerSubject} reference images: public http(s) URLs or data:image/(png|jpeg|webp);base64 URIs.`,
+      description: `Reference images as public http(s) URLs or data:image/(png|jpeg|webp);base64 URIs. With imageFiles, 1–${LIMITS.maxImagesPerSubject} images per subject in all.`,
+    }),
+    imageFiles: t.field({
+      type: ['File'],
+      description: `Reference images uploaded as files (png, jpeg or webp; at least 128×128, aspect ratio between 1:4 and 4:1), in a multipart request. With images, 1–${LIMITS.maxImagesPerSubject} images per subject in all.`,
     }),
     voiceId: t.string({ description: 'Voice for this subject; only with audio: true.' }),
   }),
@@ -50,7 +53,7 @@ const CreateReferenceVideoPayload = builder.objectRef<CreatePayloadValue>('Creat
     taskId: t.id({
       nullable: true,
       description: 'Id of the new task (use it with task, tasks and taskUpdates); null when userErrors is not empty.',
-      resolve: (payload, _args, ctx) => (payload.taskId === null ? null : ctx.ids.toPublic(payload.taskId, ctx.tenant)),
+      resolve: (payload, _args, ctx) => (payload.taskId === null ? null : ctx.ids.toPublic(payload.taskId, ctx.scope)),
     }),
     providerRequestId: t.exposeString('providerRequestId', {
       nullable: true,
@@ -71,6 +74,6 @@ builder.mutationField('createReferenceVideo', (t) =>
     type: CreateReferenceVideoPayload,
     description: 'Starts generating a video from a prompt and reference images of subjects. Costs credit only when userErrors is empty.',
     args: { input: t.arg({ type: CreateReferenceVideoInput, required: true, description: 'What to generate.' }) },
-    resolve: (_root, { input }, ctx) => ctx.createVideo.create(input, { tenant: ctx.tenant, idempotencyKey: ctx.idempotencyKey, signal: ctx.signal }),
+    resolve: (_root, { input }, ctx) => ctx.createVideo.create(input, { tenant: ctx.tenant, user: ctx.user, userOwner: ctx.userOwner, idempotencyKey: ctx.idempotencyKey, signal: ctx.signal }),
   }),
 );

@@ -9,6 +9,7 @@ import './user-error.js';
 import './create-reference-video.js';
 import './my-tasks.js';
 import './delete-task.js';
+import './my-usage.js';
 import './task-updates.js';
 
 export const schema = boundEnumInputs(builder.toSchema());

@@ -88,12 +88,12 @@ builder.queryField('myTasks', (t) =>
     resolve: async (_root, args, ctx) => {
       const first = args.first ?? PAGE_DEFAULT;
       if (first < 1 || first > PAGE_MAX) throw badUserInput(`first must be between 1 and ${PAGE_MAX}.`, 'first');
-      const after = args.after == null ? undefined : decodeTaskCursor(args.after, 'after', ctx.ids, ctx.tenant);
+      const after = args.after == null ? undefined : decodeTaskCursor(args.after, 'after', ctx.ids, ctx.scope);
       const statuses = args.status == null ? undefined : [...new Set<TaskStatusValue>(args.status)];
       const page = await ctx.history.list({ first, after, statuses });
       return {
         edges: page.records.map((record) => ({
-          cursor: encodeTaskCursor(record.createdAt, ctx.ids.toPublic(record.taskId, ctx.tenant)),
+          cursor: encodeTaskCursor(record.createdAt, ctx.ids.toPublic(record.taskId, ctx.scope)),
           taskId: record.taskId,
         })),
         hasNextPage: page.hasNextPage,

@@ -16,7 +16,7 @@ export const Node = builder.interfaceRef<NodeValue>('Node').implement({
   fields: (t) => ({
     id: t.id({
       description: 'The global id: pass it to `node(id:)` to fetch the object again.',
-      resolve: (node, _args, ctx) => ctx.ids.toPublic(node.id, ctx.tenant),
+      resolve: (node, _args, ctx) => ctx.ids.toPublic(node.id, ctx.scope),
     }),
   }),
 });

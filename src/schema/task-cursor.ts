@@ -2,6 +2,7 @@
 // newest-first order. A cursor carries the task id the caller sees, so with client keys it is
 // signed per tenant like every task id: an altered cursor, or another tenant's, does not verify.
 // Versioned ("v1"), so the format can change without old cursors being misread.
+import type { IdScope } from '../auth/caller-owner.js';
 import type { TaskIdCodec } from '../auth/task-ids.js';
 import type { HistoryCursor } from '../history/task-history.js';
 import { badUserInput } from './errors.js';
@@ -22,7 +23,7 @@ function notACursor(argument: string) {
 }
 
 /** The position a cursor names, in upstream ids; a BAD_USER_INPUT naming `argument` when it is not a valid cursor of this caller's. */
-export function decodeTaskCursor(cursor: string, argument: string, ids: TaskIdCodec, tenant: string | null): HistoryCursor {
+export function decodeTaskCursor(cursor: string, argument: string, ids: TaskIdCodec, scope: IdScope): HistoryCursor {
   if (cursor.length === 0 || cursor.length > CURSOR_MAX_LENGTH || !BASE64URL.test(cursor)) throw notACursor(argument);
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   // Only the canonical encoding: a cursor means one thing, whichever way it was spelled.
@@ -32,7 +33,7 @@ export function decodeTaskCursor(cursor: string, argument: string, ids: TaskIdCo
   if (version !== VERSION || ms === undefined || !EPOCH_MS.test(ms) || publicId === '') throw notACursor(argument);
   let upstreamId: string | null;
   try {
-    upstreamId = ids.toUpstream(checkTaskId(publicId, argument), tenant);
+    upstreamId = ids.toUpstream(checkTaskId(publicId, argument), scope);
   } catch {
     throw notACursor(argument);
   }

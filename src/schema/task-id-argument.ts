@@ -21,6 +21,6 @@ export function checkTaskId(id: string, argument: string): string {
  * The upstream id behind the caller's id, or null when the id is not the caller's (another
  * tenant's, or forged): such an id looks exactly like one that does not exist.
  */
-export function upstreamTaskId(id: string, argument: string, ctx: Pick<GatewayContext, 'ids' | 'tenant'>): string | null {
-  return ctx.ids.toUpstream(checkTaskId(id, argument), ctx.tenant);
+export function upstreamTaskId(id: string, argument: string, ctx: Pick<GatewayContext, 'ids' | 'scope'>): string | null {
+  return ctx.ids.toUpstream(checkTaskId(id, argument), ctx.scope);
 }

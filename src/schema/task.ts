@@ -37,7 +37,7 @@ export const Task = builder.objectRef<TaskSnapshot>('Task').implement({
     id: t.id({
       description:
         'The task id: the upstream task_id verbatim on an open gateway; with client keys, an opaque id that only the creating tenant can read.',
-      resolve: (task, _args, ctx) => ctx.ids.toPublic(task.id, ctx.tenant),
+      resolve: (task, _args, ctx) => ctx.ids.toPublic(task.id, ctx.scope),
     }),
     status: t.expose('status', { type: TaskStatus, description: 'Current status.' }),
     isTerminal: t.boolean({
@@ -75,6 +75,15 @@ export const Task = builder.objectRef<TaskSnapshot>('Task').implement({
       type: 'DateTime',
       nullable: true,
       description: 'When the task ended, once terminal and when the upstream says.',
+    }),
+    watchUrl: t.string({
+      description:
+        "A signed URL that streams this task's taskUpdates as server-sent events, with no Authorization header: `new EventSource(watchUrl)` in a browser, listening for `next` events (each a GraphQL result whose data.taskUpdates is this Task) and a final `complete`. Valid for at least an hour from this read (a read after that gives a fresh one); a tampered link answers 404, an expired one 410. Anyone holding it can watch this task: hand it only to the page that should.",
+      resolve: (task, _args, ctx) => {
+        const link = ctx.watchLinks.linkFor(ctx.scope, task.id);
+        ctx.responseLifetime.noteLinkExpiry(link.expiresAt);
+        return link.url;
+      },
     }),
     createdAt: t.field({
       type: 'DateTime',

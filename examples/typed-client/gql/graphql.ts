@@ -56,8 +56,10 @@ export type MovementAmplitude =
 export type SubjectInput = {
   /** Name of the subject; the prompt refers to it as @id (e.g. id "1" is @1). Unique within a request. */
   id: string;
-  /** 1–3 reference images: public http(s) URLs or data:image/(png|jpeg|webp);base64 URIs. */
-  images: Array<string>;
+  /** Reference images uploaded as files (png, jpeg or webp; at least 128×128, aspect ratio between 1:4 and 4:1), in a multipart request. With images, 1–3 images per subject in all. */
+  imageFiles?: Array<File | Blob> | null | undefined;
+  /** Reference images as public http(s) URLs or data:image/(png|jpeg|webp);base64 URIs. With imageFiles, 1–3 images per subject in all. */
+  images?: Array<string> | null | undefined;
   /** Voice for this subject; only with audio: true. */
   voiceId?: string | null | undefined;
 };
@@ -79,19 +81,25 @@ export type TaskStatus =
 export type UserErrorCode =
   /** A required text is empty or only white space. */
   | 'BLANK'
+  /** The create would exceed the caller's daily credit budget (the user's or the tenant's); the message names the limit and when it resets. */
+  | 'BUDGET_EXCEEDED'
   /** The video service refused the prompt or an image (content moderation). */
   | 'CONTENT_REFUSED'
   /** A value that must be unique appears more than once. */
   | 'DUPLICATE'
   /** The Idempotency-Key was already used, within 24 hours, with different input. */
   | 'IDEMPOTENCY_KEY_REUSED'
+  /** An image (base64 or uploaded) is wider or taller than 4:1. */
+  | 'IMAGE_ASPECT_RATIO'
   /** The video service rejected a reference image (format, file size or dimensions). */
   | 'IMAGE_REJECTED'
-  /** A base64 image is larger than allowed once decoded. */
+  /** A base64 image or uploaded file is larger than allowed once decoded. */
   | 'IMAGE_TOO_LARGE'
+  /** An image (base64 or uploaded) is smaller than 128×128 pixels. */
+  | 'IMAGE_TOO_SMALL'
   /** The video service account does not have enough credit. */
   | 'INSUFFICIENT_BALANCE'
-  /** An image is neither an http(s) URL nor a valid base64 data URI (png, jpeg, webp). */
+  /** An image is neither an http(s) URL nor a valid png, jpeg or webp (base64 data URI or uploaded file), or its declared type disagrees with its bytes. */
   | 'INVALID_IMAGE'
   /** The video service rejected the request body as invalid. */
   | 'INVALID_INPUT'
