@@ -257,7 +257,7 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
   const authenticator = new Authenticator(
     keyring,
     jwtVerifier && { looksLikeToken: (bearer) => JwtVerifier.looksLikeJwt(bearer), verify: (token) => jwtVerifier.verify(token) },
-    logger,
+    (refusal) => logger.info({ component: 'authentication', ...refusal }, 'a bearer token was refused'),
   );
   if (authenticator.open) logger.warn('GATEWAY_API_KEYS is not set: the gateway is open to anyone who can reach it (fine for local development)');
   const handle = createGraphQLRequestHandler({

@@ -2,7 +2,6 @@
 // client key, a signed-in user's JWT (`Bearer <token>` from an identity provider the operator
 // configured), or nobody on an open gateway. Refusals say nothing useful to a forger: the caller
 // answers one generic 401, and why (expired, bad signature, unknown issuer…) goes to the log only.
-import type { Logger } from '../logger.js';
 import type { AuthenticatedCaller } from './caller-owner.js';
 import type { ClientKeyring } from './client-keys.js';
 
@@ -19,15 +18,18 @@ function bearerOf(authorization: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/** Told why a token was refused (for the log: clients only ever see one generic 401). */
+export type OnTokenRefused = (refusal: { reason: string; address: string }) => void;
+
 export class Authenticator {
   readonly #keyring: ClientKeyring | undefined;
   readonly #tokens: TokenVerifier | undefined;
-  readonly #logger: Logger;
+  readonly #onTokenRefused: OnTokenRefused;
 
-  constructor(keyring: ClientKeyring | undefined, tokens: TokenVerifier | undefined, logger: Logger) {
+  constructor(keyring: ClientKeyring | undefined, tokens: TokenVerifier | undefined, onTokenRefused: OnTokenRefused) {
     this.#keyring = keyring;
     this.#tokens = tokens;
-    this.#logger = logger.child({ component: 'authentication' });
+    this.#onTokenRefused = onTokenRefused;
   }
 
   /** No client keys and no identity providers: everyone may call, as one anonymous tenant. */
@@ -47,7 +49,7 @@ export class Authenticator {
     if (this.#tokens && bearer !== undefined && this.#tokens.looksLikeToken(bearer)) {
       const verdict = await this.#tokens.verify(bearer);
       if (verdict.ok) return { tenant: verdict.tenant, user: verdict.user, address, expiresAt: verdict.expiresAt };
-      this.#logger.info({ reason: verdict.failure, address }, 'a bearer token was refused');
+      this.#onTokenRefused({ reason: verdict.failure, address });
       return undefined;
     }
     const tenant = this.#keyring?.tenantForAuthorization(authorization);
