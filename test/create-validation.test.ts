@@ -1,5 +1,6 @@
 // Validation over GraphQL: each bad input is a userError naming the field, and costs no upstream call.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pngDataUri } from './support/images.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -18,7 +19,8 @@ const CREATE = `mutation Create($input: CreateReferenceVideoInput!) {
 }`;
 const subject = (id: string, images = ['https://example.com/a.png']) => ({ id, images });
 const base = { prompt: '@1 smiles', subjects: [subject('1')] };
-const png = (bytes: number) => `data:image/png;base64,${Buffer.alloc(bytes, 1).toString('base64')}`;
+/** A real 256×256 PNG of exactly `bytes` bytes (filler in an ancillary chunk), as a data URI. */
+const png = (bytes: number) => pngDataUri(256, 256, bytes);
 
 const cases: { name: string; input: Record<string, unknown>; field: string[]; code: string }[] = [
   { name: 'blank prompt', input: { ...base, prompt: '  ' }, field: ['input', 'prompt'], code: 'BLANK' },

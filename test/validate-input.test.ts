@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { CreateVideoInputValue } from '../src/create-video/input.js';
 import { toUpstreamBody } from '../src/create-video/to-upstream-body.js';
 import { exceedsCodePoints, LIMITS, MAX_USER_ERRORS, validateCreateInput } from '../src/create-video/validate-input.js';
+import { dataUri, jpegBytes, pngBytes, pngDataUri, webpBytes } from './support/images.js';
 
 const limits = { imageMaxDecodedBytes: 1024 };
-const png = (bytes: number) => `data:image/png;base64,${Buffer.alloc(bytes, 7).toString('base64')}`;
+/** A real 200×200 PNG of exactly `bytes` bytes, as a data URI. */
+const png = (bytes: number) => pngDataUri(200, 200, bytes);
 
 function input(overrides: Partial<CreateVideoInputValue> = {}): CreateVideoInputValue {
   return {
@@ -70,9 +72,11 @@ describe('validateCreateInput', () => {
   it('accepts http(s) URLs and base64 data URIs of png, jpeg and webp only', () => {
     const check = (image: string) => codesAt(input({ subjects: [{ id: '1', images: [image] }] }));
     expect(check('http://example.com/a.png')).toEqual([]);
-    expect(check(png(10))).toEqual([]);
-    expect(check(png(10).replace('png', 'jpeg'))).toEqual([]);
-    expect(check(png(10).replace('png', 'webp'))).toEqual([]);
+    expect(check(pngDataUri(200, 200))).toEqual([]);
+    expect(check(dataUri('image/jpeg', jpegBytes(200, 200)))).toEqual([]);
+    expect(check(dataUri('image/webp', webpBytes(200, 200)))).toEqual([]);
+    // The URI's type must say what the bytes are.
+    expect(check(dataUri('image/jpeg', pngBytes(200, 200)))).toEqual([{ field: 'input.subjects.0.images.0', code: 'INVALID_IMAGE' }]);
     for (const bad of ['ftp://example.com/a.png', 'not a url', 'data:image/gif;base64,R0lGOD==', 'data:image/png;base64,@@@@', 'data:image/png;base64,abc', 'data:image/png;base64,']) {
       expect(check(bad)).toEqual([{ field: 'input.subjects.0.images.0', code: 'INVALID_IMAGE' }]);
     }
@@ -82,6 +86,14 @@ describe('validateCreateInput', () => {
     const check = (image: string) => codesAt(input({ subjects: [{ id: '1', images: [image] }] }));
     expect(check(png(1024))).toEqual([]);
     expect(check(png(1025))).toEqual([{ field: 'input.subjects.0.images.0', code: 'IMAGE_TOO_LARGE' }]);
+  });
+
+  it('checks the dimensions of base64 images, each at its own index', () => {
+    const images = [pngDataUri(128, 128), pngDataUri(127, 300), pngDataUri(128, 600)];
+    expect(codesAt(input({ subjects: [{ id: '1', images }] }))).toEqual([
+      { field: 'input.subjects.0.images.1', code: 'IMAGE_TOO_SMALL' },
+      { field: 'input.subjects.0.images.2', code: 'IMAGE_ASPECT_RATIO' },
+    ]);
   });
 
   it('requires numeric @placeholders to name a subject', () => {

@@ -7,6 +7,7 @@
 // request has a timeout.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { crc32, deflateSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { CLIENT_KEY, ID_SECRET, post, REQUEST_TIMEOUT_MS, type Sent, SIM_KEY, startGatewayChild, startSimulatorChild, TENANT, URL_IN_LOG } from './pair.js';
 import { startChild, type Child } from './processes.js';
@@ -63,12 +64,35 @@ function startGateway(simulatorUrl: string): Promise<Child> {
   return startGatewayChild(simulatorUrl, GATEWAY_ENV, nodeArgs);
 }
 
-/** Seven subjects, one 2 MB base64 PNG each (a PNG signature, then filler bytes). */
-function bigCreateInput() {
+function pngChunk(type: string, data: Buffer): Buffer {
+  const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(typeAndData));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  return Buffer.concat([length, typeAndData, crc]);
+}
+
+/**
+ * A valid PNG of exactly `size` bytes that the gateway's image checks accept: a 512×512 greyscale
+ * IHDR, a black IDAT, and `fill` bytes in a private ancillary chunk (decoders skip it) up to `size`.
+ */
+function paddedPng(size: number, fill: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(512, 0);
+  ihdr.writeUInt32BE(512, 4);
+  ihdr[8] = 8; // Bit depth 8; the zeros after it: greyscale, deflate, adaptive filtering, no interlace.
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const head = Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(512 * 513)))]);
+  const iend = pngChunk('IEND', Buffer.alloc(0));
+  const fillerLength = size - head.length - iend.length - 12; // 12: the filler chunk's length, type and CRC
+  return Buffer.concat([head, pngChunk('paDd', Buffer.alloc(fillerLength, fill)), iend]);
+}
+
+/** Seven subjects, one 2 MB base64 PNG each (a real header, then filler: see paddedPng). */
+function bigCreateInput() {
   const subjects = Array.from({ length: IMAGES }, (_, i) => {
-    const bytes = Buffer.alloc(IMAGE_BYTES, i + 1);
-    signature.copy(bytes);
+    const bytes = paddedPng(IMAGE_BYTES, i + 1);
     return { id: String(i + 1), images: [`data:image/png;base64,${bytes.toString('base64')}`] };
   });
   const prompt = `${subjects.map((s) => `@${s.id}`).join(' ')} walk into a benchmark together`;

@@ -25,6 +25,8 @@ export type MultipartRead =
 
 /** Fields besides operations and map: none are defined, a few are tolerated. */
 const MAX_FIELDS = 4;
+/** Room for the fields' part headers and boundaries, besides their values. */
+const FIELD_HEADERS_ALLOWANCE = 64 * 1024;
 /** Variable paths are short: `variables.input.subjects.6.imageFiles.2`. */
 const MAX_PATH_SEGMENTS = 16;
 const UNSAFE_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
@@ -60,6 +62,10 @@ export function readMultipartOperation(req: IncomingMessage, limits: MultipartLi
     const files = new Map<string, File>();
     const pending: Promise<void>[] = [];
     let received = 0;
+    let filesStarted = false;
+    // busboy tells of a field over its limit only at the field's end; until the first file, the
+    // body holds only fields, so more bytes than all of them may hold means one is over its limit.
+    const fieldsAtMost = (MAX_FIELDS + 2) * limits.maxFieldBytes + FIELD_HEADERS_ALLOWANCE;
 
     let parser: busboy.Busboy;
     try {
@@ -95,6 +101,9 @@ export function readMultipartOperation(req: IncomingMessage, limits: MultipartLi
     req.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > limits.maxBodyBytes) finish(refused(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limits.maxBodyBytes} bytes.`));
+      else if (!filesStarted && received > fieldsAtMost) {
+        finish(refused(413, 'FIELD_TOO_LARGE', `A multipart field is larger than ${limits.maxFieldBytes} bytes.`));
+      }
     });
     req.on('aborted', () => finish({ kind: 'aborted' }));
 
@@ -116,6 +125,7 @@ export function readMultipartOperation(req: IncomingMessage, limits: MultipartLi
       else map = parsed as Record<string, unknown>;
     });
     parser.on('file', (name, stream, info) => {
+      filesStarted = true;
       if (operations === undefined || map === undefined) {
         stream.resume();
         return finish(refused(400, 'BAD_REQUEST', 'The multipart fields "operations" and "map" must come before the files.'));
