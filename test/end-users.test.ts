@@ -17,35 +17,19 @@ import { dataDirForThisTest } from './support/data-dir.js';
 import { startJwksServer, type JwksServer } from './support/jwks-server.js';
 import { redisAvailableOrExplain, TEST_REDIS_URL, testKeyPrefix } from './support/redis.js';
 import { gatewayConfigFor, stackPerTest, startStack, UPSTREAM_TEST_KEY, type Stack } from './support/stack.js';
+import { bearer, callGraphQL, type CallTarget, type GraphQLAnswer } from './support/graphql-call.js';
 
 const SHOP_KEY = 'k-shop-0123456789abcdef';
 const ID_SECRET = 'test-id-secret-0123456789abcdef0123456789';
 
 const redisRuns = await redisAvailableOrExplain('End-user budgets on Redis');
 
-interface Answer {
-  status: number;
-  // any: response shapes differ per operation; the tests check them with expect().
-  data?: any;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
-}
-
+type Answer = GraphQLAnswer;
 /** Anything with a gateway URL: a stack, or a gateway started on its own. */
-type Target = { gateway: { url: string } } | RunningGateway;
+type Target = CallTarget;
 const urlOf = (target: Target) => ('gateway' in target ? target.gateway.url : target.url);
-
-async function call(target: Target, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(`${urlOf(target)}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await response.text();
-  expect(text).not.toContain(UPSTREAM_TEST_KEY);
-  return { status: response.status, ...(JSON.parse(text) as Omit<Answer, 'status'>) };
-}
-
-const as = (credential: string) => ({ authorization: `Bearer ${credential}` });
+const call = callGraphQL;
+const as = bearer;
 
 /**
  * The providers file (a JSON array) naming the test identity provider, whose users are tenant

@@ -13,6 +13,7 @@ import { SHARED_HISTORY } from '../src/history/task-history.js';
 import { startGateway } from '../src/server.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { gatewayConfigFor, startStack, UPSTREAM_TEST_KEY, useStack, type Stack } from './support/stack.js';
+import { bearer, callGraphQL, type CallTarget, type GraphQLAnswer } from './support/graphql-call.js';
 
 const SHOP_KEY = 'k-shop-0123456789abcdef';
 const STUDIO_KEY = 'k-studio-0123456789abcdef';
@@ -21,28 +22,10 @@ const KEYED_ENV = {
   GATEWAY_ID_SECRET: 'test-id-secret-0123456789abcdef0123456789',
 };
 
-interface Answer {
-  status: number;
-  // any: response shapes differ per operation; the tests check them with expect().
-  data?: any;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
-}
-
+type Answer = GraphQLAnswer;
 /** A running gateway to talk to: a whole stack, or a gateway started on its own. */
-type Target = Pick<Stack, 'gateway'> | { gateway: { url: string } };
-
-async function call(stack: Target, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(`${stack.gateway.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await response.text();
-  expect(text).not.toContain(UPSTREAM_TEST_KEY);
-  return { status: response.status, ...(JSON.parse(text) as Omit<Answer, 'status'>) };
-}
-
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+type Target = CallTarget;
+const call = callGraphQL;
 
 const CREATE = 'mutation($input: CreateReferenceVideoInput!) { createReferenceVideo(input: $input) { taskId userErrors { code } } }';
 

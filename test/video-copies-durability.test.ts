@@ -18,17 +18,10 @@ import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { dataDirForThisTest } from './support/data-dir.js';
 import { startGatewayProcess } from './support/gateway-process.js';
 import { S3RVER_CREDENTIALS, startS3Server, type RunningS3Server } from './support/s3-server.js';
-import { gatewayConfigFor, stackPerTest, UPSTREAM_TEST_KEY, type GraphQLResult } from './support/stack.js';
+import { gatewayConfigFor, stackPerTest, UPSTREAM_TEST_KEY, VIDEO_COPYING_ENV, type GraphQLResult } from './support/stack.js';
 
 const SAMPLE = readFileSync(new URL('../src/simulator/assets/sample.mp4', import.meta.url));
-// Test stacks leave copying off (VIDEO_COPY_CONCURRENCY=0): on here, with quick rescans.
-const COPYING = {
-  VIDEO_COPY_CONCURRENCY: '2',
-  VIDEO_COPY_RESCAN_INTERVAL_MS: '200',
-  VIDEO_COPY_RETRY_MAX_DELAY_MS: '300',
-  VIDEO_COPY_TIMEOUT_MS: '5000',
-  TASK_CACHE_MAX_ENTRIES: '0',
-};
+const COPYING = VIDEO_COPYING_ENV;
 // Server-side following, so a task reaches SUCCEEDED (and is offered for copying) with nobody reading it.
 const FAST_FOLLOWING = {
   FOLLOW_MAX_TASKS: '10000',

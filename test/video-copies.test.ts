@@ -19,18 +19,13 @@ import { openFolderVideoStore } from '../src/videos/folder-video-store.js';
 import { RetentionSweep } from '../src/videos/retention-sweep.js';
 import { VideoLinks } from '../src/videos/video-links.js';
 import { dataDirForThisTest } from './support/data-dir.js';
-import { stackPerTest, type Stack } from './support/stack.js';
+import { bearer, callGraphQL, type GraphQLAnswer } from './support/graphql-call.js';
+import { stackPerTest, VIDEO_COPYING_ENV, type Stack } from './support/stack.js';
 
 const silent = createLogger({ logLevel: 'silent' });
 const DAY_MS = 86_400_000;
 const SAMPLE = readFileSync(new URL('../src/simulator/assets/sample.mp4', import.meta.url));
-const COPYING = {
-  VIDEO_COPY_CONCURRENCY: '2',
-  VIDEO_COPY_RESCAN_INTERVAL_MS: '200',
-  VIDEO_COPY_RETRY_MAX_DELAY_MS: '300',
-  VIDEO_COPY_TIMEOUT_MS: '5000',
-  TASK_CACHE_MAX_ENTRIES: '0',
-};
+const COPYING = VIDEO_COPYING_ENV;
 const CREATE = 'mutation($input: CreateReferenceVideoInput!) { createReferenceVideo(input: $input) { taskId } }';
 const READ = 'query($id: ID!) { task(id: $id) { status videos { url format expiresAt stored } } }';
 const SHOP_KEY = 'k-shop-0123456789abcdef';
@@ -51,14 +46,8 @@ const stack = stackPerTest({ env: COPYING, simulator: { taskDurationMs: 300 } })
 /** A GraphQL call with this client key (none on an open gateway). */
 type Caller = { gateway: { url: string }; key?: string };
 
-async function call(caller: Caller, query: string, variables: Record<string, unknown>): Promise<{ data?: any; errors?: unknown[] }> {
-  const response = await fetch(`${caller.gateway.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(caller.key ? { authorization: `Bearer ${caller.key}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  // any: response shapes differ per operation; the tests check them with expect().
-  return (await response.json()) as { data?: any; errors?: unknown[] };
+function call(caller: Caller, query: string, variables: Record<string, unknown>): Promise<GraphQLAnswer> {
+  return callGraphQL(caller, query, variables, caller.key ? bearer(caller.key) : {});
 }
 
 async function createTask(s: Caller): Promise<string> {

@@ -9,6 +9,7 @@ import { EventSource } from 'eventsource';
 import { describe, expect, it } from 'vitest';
 import { WatchLinks } from '../src/live/watch-links.js';
 import { dataDirForThisTest } from './support/data-dir.js';
+import { bearer, callGraphQL, type GraphQLAnswer } from './support/graphql-call.js';
 import { stackPerTest, type Stack } from './support/stack.js';
 
 const CREATE = 'mutation($input: CreateReferenceVideoInput!) { createReferenceVideo(input: $input) { taskId } }';
@@ -26,14 +27,8 @@ const stack = stackPerTest();
 /** Where a GraphQL call goes, and with which client key (none on an open gateway). */
 type Caller = { gateway: { url: string }; key?: string };
 
-async function call(caller: Caller, query: string, variables: Record<string, unknown>): Promise<{ data?: any; errors?: unknown[] }> {
-  const response = await fetch(`${caller.gateway.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(caller.key ? { authorization: `Bearer ${caller.key}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  // any: response shapes differ per operation; the tests check them with expect().
-  return (await response.json()) as { data?: any; errors?: unknown[] };
+function call(caller: Caller, query: string, variables: Record<string, unknown>): Promise<GraphQLAnswer> {
+  return callGraphQL(caller, query, variables, caller.key ? bearer(caller.key) : {});
 }
 
 /** Creates a task and reads its watchUrl, both as this caller; returns the id the caller sees too. */

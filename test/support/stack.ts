@@ -104,6 +104,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/** Test stacks leave copying videos off (VIDEO_COPY_CONCURRENCY=0): these turn it on, with quick rescans and retries. */
+export const VIDEO_COPYING_ENV: Record<string, string> = {
+  VIDEO_COPY_CONCURRENCY: '2',
+  VIDEO_COPY_RESCAN_INTERVAL_MS: '200',
+  VIDEO_COPY_RETRY_MAX_DELAY_MS: '300',
+  VIDEO_COPY_TIMEOUT_MS: '5000',
+  TASK_CACHE_MAX_ENTRIES: '0',
+};
+
 export const TASK_FIELDS = 'id status isTerminal progressPercent etaSeconds failureReason seed submittedAt completedAt videos { url format expiresAt }';
 
 /**
