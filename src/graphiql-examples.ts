@@ -28,10 +28,19 @@ query ReadTask {
     progressPercent
     etaSeconds
     failureReason
-    videos { url format expiresAt }
+    videos { url format expiresAt stored }
     seed
     submittedAt
     completedAt
+    watchUrl
+  }
+}
+
+# Your history, newest first (what this gateway created; demo-succeeded is not in it).
+query MyTasks {
+  myTasks(first: 10) {
+    totalCount
+    edges { node { id status prompt createdAt videos { url stored } } }
   }
 }
 

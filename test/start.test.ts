@@ -110,6 +110,11 @@ describe('npm start (src/main.ts)', () => {
     // Served by the gateway itself, on its own port: the simulator's loopback port stays private.
     const videoUrl = read.data?.task.videos[0].url as string;
     expect(videoUrl).toBe(url!.replace(/\/graphql$/, '/simulator/videos/demo-succeeded.mp4'));
+    expect(read.data?.task.watchUrl).toMatch(/\/watch\//);
+    const history = await run('MyTasks');
+    expect(history.errors).toBeUndefined();
+    expect(history.data?.myTasks.totalCount).toBe(1);
+    expect(history.data?.myTasks.edges[0].node.id).toBe(created.data?.createReferenceVideo.taskId);
     const video = await fetch(videoUrl, { method: 'HEAD' });
     expect(video.status).toBe(200);
     expect(video.headers.get('content-type')).toBe('video/mp4');
