@@ -109,6 +109,9 @@ export class VideoCopier {
       } while (!this.#closing.signal.aborted && this.#busy < this.#slots);
     })().finally(() => {
       this.#scanning = undefined;
+      // An offer that came while this scan's claim held every free slot found none and left it to
+      // us: look again now rather than at the next rescan.
+      if (this.#dueMayWait && !this.#closing.signal.aborted && this.#busy < this.#slots) this.#scanSoon();
     });
     this.#scanning = scan;
   }
