@@ -1,9 +1,11 @@
 // npm run bench: gateway vs the same read sent straight to the simulator vs a bare Yoga floor, the
 // coalescing of a burst of reads, 1,000 SSE subscribers on one task, and what a client can make the
-// gateway hold in memory (memory-scenarios.ts), and what big request bodies cost (body-scenarios.ts).
+// gateway hold in memory (memory-scenarios.ts), what big request bodies cost (body-scenarios.ts), and
+// myTasks over a long history and stored-video serving (history-scenarios.ts).
 // Loopback only; prints tables and writes bench/results.json (BENCH_ONLY=memory: the memory scenarios
 // alone, to bench/results-memory.json; BENCH_ONLY=bodies: the big-body scenarios alone, to
-// bench/results-bodies.json). Not part of npm test.
+// bench/results-bodies.json; BENCH_ONLY=history: the history scenarios alone, to
+// bench/results-history.json). Not part of npm test.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
@@ -11,6 +13,7 @@ import { Agent, request } from 'undici';
 import { SignedTaskIds } from '../../src/auth/task-ids.js';
 import { pingRedis } from '../../src/redis-connection.js';
 import { bigBodies } from './body-scenarios.js';
+import { historyScenarios } from './history-scenarios.js';
 import { cacheFlood, errorListCreates } from './memory-scenarios.js';
 import { AUTHORIZATION, ID_SECRET, resetSimulatorStats, SIM_KEY, simulatorStats, startGatewayChild, startPair, startSimulatorChild, URL_IN_LOG } from './pair.js';
 import { startChild, type Child } from './processes.js';
@@ -21,6 +24,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ONLY_MEMORY = process.env.BENCH_ONLY === 'memory';
 // BENCH_ONLY=bodies runs the big-body scenarios alone (about a minute).
 const ONLY_BODIES = process.env.BENCH_ONLY === 'bodies';
+// BENCH_ONLY=history runs the history scenarios alone (under two minutes).
+const ONLY_HISTORY = process.env.BENCH_ONLY === 'history';
+const ONLY_ONE = ONLY_MEMORY || ONLY_BODIES || ONLY_HISTORY;
 const QUERY = 'query Read($id: ID!) { task(id: $id) { id status progressPercent etaSeconds videos { url expiresAt } } }';
 
 interface LoadResult {
@@ -75,8 +81,8 @@ async function throughput() {
     const pendingId = await createTask(gateway.url);
     const terminalId = 'demo-succeeded';
     const ids = new SignedTaskIds(ID_SECRET);
-    const terminalPublicId = ids.toPublic(terminalId, 'bench');
-    const pendingUpstreamId = ids.toUpstream(pendingId, 'bench')!;
+    const terminalPublicId = ids.toPublic(terminalId, { tenant: 'bench', user: null });
+    const pendingUpstreamId = ids.toUpstream(pendingId, { tenant: 'bench', user: null })!;
     const direct = (id: string): autocannon.Options => ({
       url: `${simulator.url}/v3/async/task-result?task_id=${encodeURIComponent(id)}`,
       headers: { authorization: `Bearer ${SIM_KEY}` },
@@ -263,13 +269,14 @@ async function memoryScenarios() {
   return { cacheFlood: cacheFloodResult, cacheFloodCappedHeap: { heapMiB: cappedHeapMiB, ...cappedFlood }, errorListCreates: errorList };
 }
 
-const speed = ONLY_MEMORY || ONLY_BODIES ? undefined : await speedScenarios();
-const memory = ONLY_BODIES ? undefined : await memoryScenarios();
-const bodies = ONLY_MEMORY ? undefined : await bigBodies();
+const speed = ONLY_ONE ? undefined : await speedScenarios();
+const memory = ONLY_ONE && !ONLY_MEMORY ? undefined : await memoryScenarios();
+const bodies = ONLY_ONE && !ONLY_BODIES ? undefined : await bigBodies();
+const history = ONLY_ONE && !ONLY_HISTORY ? undefined : await historyScenarios({ durationSeconds: DURATION_S, connections: CONNECTIONS });
 
 mkdirSync(new URL('../../bench', import.meta.url), { recursive: true });
 // A run of one group does not overwrite the full results.
-const resultsFile = ONLY_MEMORY ? 'results-memory.json' : ONLY_BODIES ? 'results-bodies.json' : 'results.json';
+const resultsFile = ONLY_MEMORY ? 'results-memory.json' : ONLY_BODIES ? 'results-bodies.json' : ONLY_HISTORY ? 'results-history.json' : 'results.json';
 const out = new URL(`../../bench/${resultsFile}`, import.meta.url);
-writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, ...speed, memory, bodies }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ takenAt: new Date().toISOString(), machine, ...speed, memory, bodies, history }, null, 2)}\n`);
 console.log(`\nwrote ${out.pathname}`);
