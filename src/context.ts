@@ -41,6 +41,11 @@ export interface GatewayContext {
   idempotencyKey: string | undefined;
   /** Reads tasks by id; the same id twice in one operation costs one read. */
   taskLoader: DataLoader<string, TaskSnapshot | null>;
+  /**
+   * A task by upstream id, for the queries that answer "which task is this": the video service's
+   * state, or, once it no longer knows the task, the caller's history's (status, stored copies).
+   */
+  readTask(upstreamId: string): Promise<TaskSnapshot | null>;
   /** Shared pollers for subscriptions; events never go through the per-request loader. */
   live: TaskUpdateSource;
   /** The caller's task history: the tenant's, or the shared one on an open gateway. */
@@ -109,6 +114,21 @@ export function createContextFactory(deps: ContextDependencies) {
     const admitRead = unknownReadGate(deps.tasks, deps.unknownIdReads, owner);
     const tenant = initial.caller?.tenant ?? null;
     const scope = idScopeOf(initial.caller);
+    const taskLoader = createTaskLoader(deps.tasks, getSignal, deps.maxTaskReads, {
+      onRead: (snapshot) => responseLifetime.noteRead(snapshot),
+      onLookup: deps.onTaskLookup,
+      admit: admitRead,
+    });
+    const historyHooks = {
+      onRead: () => responseLifetime.forbidReuse(),
+      // Listed tasks were created by this gateway: reading them is not a guess at an id.
+      onListed: (taskIds: readonly string[]) => {
+        for (const id of taskIds) deps.tasks.noteExists(id);
+      },
+      onDeleted: deps.onTaskDeleted,
+      removeCopies: deps.removeCopies,
+    };
+    const history = new CallerHistory(deps.history, historyOwnerOf(tenant), deps.logger, historyHooks, scope.user);
     return {
       tenant,
       user: scope.user,
@@ -119,21 +139,10 @@ export function createContextFactory(deps: ContextDependencies) {
       ids: deps.ids,
       createVideo: deps.createVideo,
       idempotencyKey: initial.request?.headers?.get('idempotency-key') ?? undefined,
-      taskLoader: createTaskLoader(deps.tasks, getSignal, deps.maxTaskReads, {
-        onRead: (snapshot) => responseLifetime.noteRead(snapshot),
-        onLookup: deps.onTaskLookup,
-        admit: admitRead,
-      }),
+      taskLoader,
       live: deps.live,
-      history: new CallerHistory(deps.history, historyOwnerOf(tenant), deps.logger, {
-        onRead: () => responseLifetime.forbidReuse(),
-        // Listed tasks were created by this gateway: reading them is not a guess at an id.
-        onListed: (taskIds) => {
-          for (const id of taskIds) deps.tasks.noteExists(id);
-        },
-        onDeleted: deps.onTaskDeleted,
-        removeCopies: deps.removeCopies,
-      }, scope.user),
+      readTask: async (upstreamId) => (await taskLoader.load(upstreamId)) ?? (await history.remembered(upstreamId)),
+      history,
       videoLinks: deps.videoLinks,
       watchLinks: deps.watchLinks,
       usage: () => deps.usage(tenant, scope.user),

@@ -341,3 +341,24 @@ describe('with the response cache on', () => {
     expect(await responseCacheHits(s)).toBe(before + 1);
   });
 });
+
+describe('once the video service forgets a task', () => {
+  it('the task reads as the history remembers it, with its stored copy, for its owner only', async () => {
+    const s = await stack(KEYED);
+    const shop = { gateway: s.gateway, key: SHOP_KEY };
+    const id = await createTask(shop);
+    const video = await storedVideo(shop, id);
+    // From now on the upstream answers "task not found" for every read.
+    s.simulator.injectFault({ endpoint: 'result', kind: 'error', status: 404, reason: 'TASK_NOT_FOUND', times: 1000 });
+    const remembered = await call(shop, 'query($id: ID!) { task(id: $id) { id status prompt createdAt videos { url stored } } node(id: $id) { id } }', { id });
+    expect(remembered.errors).toBeUndefined();
+    expect(remembered.data.task).toMatchObject({ id, status: 'SUCCEEDED', prompt: '@1 dances', videos: [{ url: video.url, stored: true }] });
+    expect(remembered.data.node).toEqual({ id });
+    expect(s.simulator.stats().resultRequests).toBeGreaterThanOrEqual(1);
+    expect((await fetch(video.url)).status).toBe(200);
+    // Another tenant still gets nothing, and an id no history holds is still unknown.
+    expect((await call({ gateway: s.gateway, key: STUDIO_KEY }, READ, { id })).data.task).toBeNull();
+    const listed = await call(shop, '{ myTasks { edges { node { id status videos { stored } } } } }', {});
+    expect(listed.data.myTasks.edges).toEqual([{ node: { id, status: 'SUCCEEDED', videos: [{ stored: true }] } }]);
+  });
+});

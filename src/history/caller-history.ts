@@ -5,6 +5,8 @@
 import DataLoader from 'dataloader';
 import { DomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
+import type { TaskSnapshot } from '../upstream/task-snapshot.js';
+import { rememberedTask } from './remembered-task.js';
 import { SHARED_HISTORY, type HistoryOwner, type HistoryPage, type HistoryQuery, type TaskHistory, type TaskRecord, type VideoCopy } from './task-history.js';
 
 /** Whose history a caller reads and writes: the tenant of its client key, or the shared one. */
@@ -81,6 +83,15 @@ export class CallerHistory {
    */
   copies(taskId: string): Promise<VideoCopy[]> {
     return this.#copies.load(taskId);
+  }
+
+  /**
+   * The caller's task as the history remembers it, for a task the video service no longer knows;
+   * null when the caller's history does not hold it either.
+   */
+  async remembered(taskId: string): Promise<TaskSnapshot | null> {
+    const record = await this.record(taskId);
+    return record === null ? null : rememberedTask(record, await this.copies(taskId));
   }
 
   /** Removes the task and its stored video copies from the caller's history; false when it holds no such task. */

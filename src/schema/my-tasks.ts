@@ -53,8 +53,8 @@ const TaskEdge = builder.objectRef<TaskEdgeValue>('TaskEdge').implement({
       type: Task,
       nullable: true,
       description:
-        'The task, read as `task(id:)` reads it (same loader and cache). Null with an error at this path when that read failed (the error says why, e.g. UPSTREAM_TIMEOUT: read the task again later); null without an error when the video service no longer knows the task. The edge and its cursor are there either way, so paging goes on.',
-      resolve: (edge, _args, ctx) => ctx.taskLoader.load(edge.taskId),
+        'The task, read as `task(id:)` reads it (same loader and cache). Null with an error at this path when that read failed (the error says why, e.g. UPSTREAM_TIMEOUT: read the task again later); once the video service no longer knows the task, it is the task as the history remembers it (last status seen, stored videos). The edge and its cursor are there either way, so paging goes on.',
+      resolve: (edge, _args, ctx) => ctx.readTask(edge.taskId),
     }),
   }),
 });

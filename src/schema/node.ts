@@ -30,7 +30,7 @@ builder.queryField('node', (t) =>
     args: { id: t.arg.id({ required: true, description: 'A global id, e.g. a Task id.' }) },
     resolve: (_root, { id }, ctx) => {
       const upstreamId = upstreamTaskId(id, 'id', ctx);
-      return upstreamId === null ? null : ctx.taskLoader.load(upstreamId);
+      return upstreamId === null ? null : ctx.readTask(upstreamId);
     },
   }),
 );

@@ -104,12 +104,12 @@ builder.queryFields((t) => ({
   task: t.field({
     type: Task,
     nullable: true,
-    description: 'One task by id; null when the video service does not know it.',
+    description: "One task by id. When the video service no longer knows a task this gateway created for you, the task as your history remembers it (last status seen, the videos whose copies are held); null for an id neither knows.",
     args: { id: t.arg.id({ required: true, description: 'The task id returned by createReferenceVideo.' }) },
     resolve: (_root, { id }, ctx) => {
       const upstreamId = upstreamTaskId(id, 'id', ctx);
       // Another tenant's id looks exactly like one that does not exist, and costs no upstream call.
-      return upstreamId === null ? null : ctx.taskLoader.load(upstreamId);
+      return upstreamId === null ? null : ctx.readTask(upstreamId);
     },
   }),
   tasks: t.field({
@@ -122,7 +122,7 @@ builder.queryFields((t) => ({
     resolve: (_root, { ids }, ctx) => {
       if (ids.length > TASKS_MAX_IDS) throw badUserInput(`ids may hold at most ${TASKS_MAX_IDS} ids.`, 'ids');
       const upstreamIds = ids.map((id, i) => upstreamTaskId(id, `ids[${i}]`, ctx));
-      return upstreamIds.map((id) => (id === null ? null : ctx.taskLoader.load(id)));
+      return upstreamIds.map((id) => (id === null ? null : ctx.readTask(id)));
     },
   }),
 }));
