@@ -3,6 +3,7 @@
 // key holder sees; altered links are not found, a genuine expired one is gone (signed here with the
 // gateway's own secret, read from its SQLite history), other methods are refused; and twenty
 // browsers on one link cost the upstream what one does: one poller, one read per interval.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { EventSource } from 'eventsource';
@@ -160,7 +161,8 @@ describe('a watch link opened with no credential', () => {
 
 describe('links that are not genuine, or no longer valid', () => {
   it('an altered signature, expiry or token is not found (404 NOT_FOUND), and POST is refused (405)', async () => {
-    const s = await stack(KEYED, { taskDurationMs: 60_000 });
+    const dataDir = dataDirForThisTest();
+    const s = await stack({ ...KEYED, DATA_DIR: dataDir }, { taskDurationMs: 60_000 });
     const { watchUrl } = await createWatchedTask({ gateway: s.gateway, key: SHOP_KEY });
     const url = new URL(watchUrl);
     const token = url.pathname.slice('/watch/'.length);
@@ -177,11 +179,18 @@ describe('links that are not genuine, or no longer valid', () => {
       copy.pathname = `/watch/${replacement}`;
       return copy.toString();
     };
-    // The token is [tenant, user, upstream task id]: the same task, claimed for the other tenant.
-    const [tenant, user, taskId] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as [string, string | null, string];
-    expect([tenant, user]).toEqual(['shop', null]);
-    const otherTenant = Buffer.from(JSON.stringify(['studio', user, taskId]), 'utf8').toString('base64url');
-    const otherTask = Buffer.from(JSON.stringify([tenant, user, 'demo-succeeded']), 'utf8').toString('base64url');
+    // The token is [tenant, user, upstream task id], sealed: the URL names none of them in clear.
+    const [taskId] = readHistory(dataDir).upstreamIds;
+    expect(watchUrl).not.toMatch(/shop/);
+    expect(watchUrl).not.toContain(taskId!);
+    expect(Buffer.from(token, 'base64url').toString('latin1')).not.toContain(taskId!);
+    // The same task claimed for the other tenant, or another task, sealed with a secret not the
+    // gateway's; and the contents in clear, as an unsealed token would carry them.
+    const stranger = new WatchLinks(randomBytes(32), () => s.gateway.publicUrl, 3600);
+    const sealedElsewhere = (tenant: string, task: string) => new URL(stranger.linkFor({ tenant, user: null }, task).url).pathname.slice('/watch/'.length);
+    const otherTenant = sealedElsewhere('studio', taskId!);
+    const otherTask = sealedElsewhere('shop', 'demo-succeeded');
+    const inClear = Buffer.from(JSON.stringify(['shop', null, taskId]), 'utf8').toString('base64url');
 
     const altered = [
       withParam('signature', flip(signature, 5)),
@@ -192,6 +201,7 @@ describe('links that are not genuine, or no longer valid', () => {
       withParam('expires', null),
       withToken(otherTenant),
       withToken(otherTask),
+      withToken(inClear),
       withToken(flip(token, 3)),
       withToken(`${token}.x`),
     ];
