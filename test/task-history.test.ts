@@ -127,6 +127,13 @@ function historySuite(name: string, runs: boolean, setUp: () => Promise<StoreUnd
       expect((await history.list(owner, { first: 10, createdBy: 'carol' })).totalCount).toBe(0);
       const all = await history.list(owner, { first: 10 });
       expect(all.totalCount).toBe(4);
+      // The page alone, uncounted; and the count alone, with the same filters.
+      const uncounted = await history.list(owner, { first: 10, createdBy: 'alice', withTotalCount: false });
+      expect(uncounted.totalCount).toBeUndefined();
+      expect(uncounted.records).toEqual(alice.records);
+      expect(await history.count(owner, { createdBy: 'alice' })).toBe(2);
+      expect(await history.count(owner, { statuses: ['QUEUED'] })).toBe(4);
+      expect(await history.count(owner, { statuses: ['FAILED'], createdBy: 'alice' })).toBe(0);
       expect(all.records.map((record) => record.createdBy)).toEqual(['alice', null, 'auth0|bob', 'alice']);
     });
 

@@ -70,6 +70,12 @@ export class CallerHistory {
     return page;
   }
 
+  /** How many of the caller's tasks have one of these statuses (all: none given). */
+  async count(statuses: HistoryQuery['statuses']): Promise<number> {
+    this.#hooks.onRead?.();
+    return this.#guard('count', () => this.#history.count(this.owner, { statuses, createdBy: this.user ?? undefined }));
+  }
+
   /** The caller's record of this upstream task id; null when the caller's history does not hold it. */
   record(taskId: string): Promise<TaskRecord | null> {
     this.#hooks.onRead?.();

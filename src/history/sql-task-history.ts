@@ -165,17 +165,21 @@ export class SqlTaskHistory implements TaskHistory {
       // One row more than asked says whether another page follows, without a second query.
       .limit(query.first + 1)
       .execute();
-    const count = this.#db
-      .selectFrom('task_history')
-      .select((eb) => eb.fn.countAll<number | string>().as('total'))
-      .where(matching)
-      .executeTakeFirstOrThrow();
-    const [rows, { total }] = await Promise.all([page, count]);
+    const [rows, totalCount] = await Promise.all([page, query.withTotalCount === false ? undefined : this.count(owner, query)]);
     return {
       records: rows.slice(0, query.first).map(toTaskRecord),
       hasNextPage: rows.length > query.first,
-      totalCount: Number(total),
+      totalCount,
     };
+  }
+
+  async count(owner: HistoryOwner, query: Pick<HistoryQuery, 'statuses' | 'createdBy'>): Promise<number> {
+    const { total } = await this.#db
+      .selectFrom('task_history')
+      .select((eb) => eb.fn.countAll<number | string>().as('total'))
+      .where(ownerMatches(owner, query.statuses, query.createdBy))
+      .executeTakeFirstOrThrow();
+    return Number(total);
   }
 
   async noteStatus(taskId: string, status: TaskStatusValue, at: Date): Promise<void> {

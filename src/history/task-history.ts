@@ -43,14 +43,16 @@ export interface HistoryQuery {
   statuses?: readonly TaskStatusValue[] | undefined;
   /** Only the tasks this signed-in user created; undefined: every task of the owner. */
   createdBy?: string | undefined;
+  /** False: the page only, without counting (totalCount is then undefined). Default true. */
+  withTotalCount?: boolean | undefined;
 }
 
 export interface HistoryPage {
   /** Newest first: createdAt descending, then taskId descending. */
   records: TaskRecord[];
   hasNextPage: boolean;
-  /** Tasks of this owner matching `statuses`, regardless of the cursor. */
-  totalCount: number;
+  /** Tasks of this owner matching `statuses`, regardless of the cursor; undefined when not asked for. */
+  totalCount: number | undefined;
 }
 
 /** A page of unfinished tasks across owners, oldest first. */
@@ -106,6 +108,8 @@ export interface TaskHistory {
   /** The records of these tasks that belong to `owner` (others are absent from the map). */
   getMany(owner: HistoryOwner, taskIds: readonly string[]): Promise<Map<string, TaskRecord>>;
   list(owner: HistoryOwner, query: HistoryQuery): Promise<HistoryPage>;
+  /** How many tasks of `owner` match the query's `statuses` and `createdBy` (its page fields are ignored). */
+  count(owner: HistoryOwner, query: Pick<HistoryQuery, 'statuses' | 'createdBy'>): Promise<number>;
   /**
    * The last status the gateway saw for a task, whoever read it (every owner's record of that
    * upstream id). A write never moves a task back from a terminal status (SUCCEEDED, FAILED); a

@@ -21,7 +21,8 @@ interface TaskEdgeValue {
 interface TaskConnectionValue {
   edges: TaskEdgeValue[];
   hasNextPage: boolean;
-  totalCount: number;
+  /** Counted only when selected: on a long history the count costs more than the page. */
+  totalCount: () => Promise<number>;
 }
 
 const PageInfo = builder.objectRef<TaskConnectionValue>('PageInfo').implement({
@@ -64,7 +65,10 @@ const TaskConnection = builder.objectRef<TaskConnectionValue>('TaskConnection').
   fields: (t) => ({
     edges: t.expose('edges', { type: [TaskEdge], description: 'The tasks of this page, newest first.' }),
     pageInfo: t.field({ type: PageInfo, description: 'Whether more tasks follow, and the cursor to continue from.', resolve: (connection) => connection }),
-    totalCount: t.exposeInt('totalCount', { description: 'How many tasks the whole history holds that match the `status` filter, on every page.' }),
+    totalCount: t.int({
+      description: 'How many tasks the whole history holds that match the `status` filter, on every page.',
+      resolve: (connection) => connection.totalCount(),
+    }),
   }),
 });
 
@@ -90,14 +94,14 @@ builder.queryField('myTasks', (t) =>
       if (first < 1 || first > PAGE_MAX) throw badUserInput(`first must be between 1 and ${PAGE_MAX}.`, 'first');
       const after = args.after == null ? undefined : decodeTaskCursor(args.after, 'after', ctx.ids, ctx.scope);
       const statuses = args.status == null ? undefined : [...new Set<TaskStatusValue>(args.status)];
-      const page = await ctx.history.list({ first, after, statuses });
+      const page = await ctx.history.list({ first, after, statuses, withTotalCount: false });
       return {
         edges: page.records.map((record) => ({
           cursor: encodeTaskCursor(record.createdAt, ctx.ids.toPublic(record.taskId, ctx.scope)),
           taskId: record.taskId,
         })),
         hasNextPage: page.hasNextPage,
-        totalCount: page.totalCount,
+        totalCount: () => ctx.history.count(statuses),
       };
     },
   }),
