@@ -196,8 +196,8 @@ describe('upload limits at the HTTP layer', () => {
     const sent = await streamUpload(total);
     expect(sent.answer).toMatchObject({ status: 413, code: 'UPLOAD_TOO_LARGE', connection: 'close' });
     // The gateway had to see more than the limit, and it did not wait for the rest of the file.
-    expect(sent.fileBytesWrittenWhenAnswered).toBeGreaterThan(MAX_FILE_BYTES);
-    expect(sent.fileBytesWrittenWhenAnswered).toBeLessThan(total);
+    expect(sent.bytesWrittenWhenAnswered).toBeGreaterThan(MAX_FILE_BYTES);
+    expect(sent.bytesWrittenWhenAnswered).toBeLessThan(total);
     expect(stack.simulator.stats().createRequests).toBe(0);
     // And it goes on serving.
     expect((await oneFile(pngFile(256, 256))).body.data.createReferenceVideo.taskId).toEqual(expect.any(String));
@@ -205,39 +205,11 @@ describe('upload limits at the HTTP layer', () => {
 
   it('answers 413 FIELD_TOO_LARGE while a client is still sending an oversized operations field', async () => {
     const boundary = 'field-test-boundary-1c2d';
-    const { hostname, port } = new URL(stack.gateway.url);
-    const request = httpRequest({
-      host: hostname,
-      port,
-      path: '/graphql',
-      method: 'POST',
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...CSRF_HEADER },
-    });
-    request.on('error', () => {});
-    let answered = false;
-    const response = new Promise<IncomingMessage>((resolve) =>
-      request.on('response', (res) => {
-        answered = true;
-        resolve(res);
-      }),
-    );
-    request.write(`--${boundary}\r\ncontent-disposition: form-data; name="operations"\r\n\r\n{"query":"`);
     const total = 5_000_000;
-    let written = 0;
-    const piece = Buffer.alloc(16 * 1024, 0x61);
-    while (!answered && written < total) {
-      request.write(piece);
-      written += piece.length;
-      await Promise.race([response, sleep(10)]);
-    }
-    const res = await Promise.race([response, sleep(30_000).then(() => undefined)]);
-    request.destroy();
-    expect(res?.statusCode).toBe(413);
-    let text = '';
-    for await (const chunk of res!) text += String(chunk);
-    expect((JSON.parse(text) as GraphQLResult['body']).errors?.[0]?.extensions?.code).toBe('FIELD_TOO_LARGE');
+    const sent = await streamUntilAnswered(boundary, [`--${boundary}\r\ncontent-disposition: form-data; name="operations"\r\n\r\n{"query":"`], total);
+    expect(sent.answer).toMatchObject({ status: 413, code: 'FIELD_TOO_LARGE' });
     // Within a few fields' worth of the limit, not at the end of the body (nor at the 25 MB body limit).
-    expect(written).toBeLessThan(1_000_000);
+    expect(sent.bytesWrittenWhenAnswered).toBeLessThan(1_000_000);
   });
 
   it(`refuses more than UPLOAD_MAX_FILES (${MAX_FILES}) files with 413 TOO_MANY_FILES`, async () => {
@@ -327,23 +299,16 @@ describe('uploads and CSRF', () => {
 
 interface StreamedUpload {
   answer: { status: number; code: unknown; connection: string | undefined } | undefined;
-  /** How much of the file the client had written when the answer's head arrived. */
-  fileBytesWrittenWhenAnswered: number;
+  /** How much the client had written after the head when the answer's head arrived. */
+  bytesWrittenWhenAnswered: number;
 }
 
 /**
- * A client that sends operations, map and the head of a PNG, then keeps sending the rest of a
- * `totalFileBytes` file in 16 KiB pieces, one every 10 ms or so, until an answer arrives.
- * Raw node:http, chunked: fetch would hand over the whole body at once.
+ * A client that sends `head`, then keeps sending filler in 16 KiB pieces, one every 10 ms or so,
+ * until an answer arrives or `totalBytes` are sent (then it ends the body). Raw node:http,
+ * chunked: fetch would hand over the whole body at once.
  */
-async function streamUpload(totalFileBytes: number): Promise<StreamedUpload> {
-  const boundary = 'upload-test-boundary-7f3a';
-  const operations = JSON.stringify({ query: CREATE, variables: { input: { prompt: '@1 waves', subjects: [{ id: '1', imageFiles: [null] }] } } });
-  const map = JSON.stringify({ 0: ['variables.input.subjects.0.imageFiles.0'] });
-  const field = (name: string, value: string) => `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
-  const fileHead = `--${boundary}\r\ncontent-disposition: form-data; name="0"; filename="big.png"\r\ncontent-type: image/png\r\n\r\n`;
-  const pngHead = pngBytes(512, 512);
-
+async function streamUntilAnswered(boundary: string, head: (string | Uint8Array)[], totalBytes: number): Promise<StreamedUpload> {
   const { hostname, port } = new URL(stack.gateway.url);
   const request = httpRequest({
     host: hostname,
@@ -361,22 +326,21 @@ async function streamUpload(totalFileBytes: number): Promise<StreamedUpload> {
       resolve(res);
     }),
   );
-
-  request.write(field('operations', operations) + field('map', map) + fileHead);
-  request.write(pngHead);
-  let written = pngHead.length;
+  let written = 0;
+  for (const part of head) {
+    request.write(part);
+    if (typeof part !== 'string') written += part.length;
+  }
   const piece = Buffer.alloc(16 * 1024, 0x2a);
-  while (!answered && written < totalFileBytes) {
+  while (!answered && written < totalBytes) {
     request.write(piece);
     written += piece.length;
-    // Slowly, so that an early answer can arrive while most of the file is still unsent.
+    // Slowly, so that an early answer can arrive while most of the body is still unsent.
     await Promise.race([response, sleep(10)]);
   }
-  const fileBytesWrittenWhenAnswered = written;
-  // Had it not answered within the file, the gateway would be waiting for the end of the request.
-  if (!answered) {
-    request.end(`\r\n--${boundary}--\r\n`);
-  }
+  const bytesWrittenWhenAnswered = written;
+  // Had it not answered by then, the gateway would be waiting for the end of the request.
+  if (!answered) request.end(`\r\n--${boundary}--\r\n`);
   const res = await Promise.race([response, sleep(30_000).then(() => undefined)]);
   let answer: StreamedUpload['answer'];
   if (res !== undefined) {
@@ -386,5 +350,15 @@ async function streamUpload(totalFileBytes: number): Promise<StreamedUpload> {
     answer = { status: res.statusCode ?? 0, code: (JSON.parse(text) as GraphQLResult['body']).errors?.[0]?.extensions?.code, connection: res.headers.connection };
   }
   request.destroy();
-  return { answer, fileBytesWrittenWhenAnswered };
+  return { answer, bytesWrittenWhenAnswered };
+}
+
+/** Operations, map and the head of a PNG, then the rest of a `totalFileBytes` file, slowly (see streamUntilAnswered). */
+function streamUpload(totalFileBytes: number): Promise<StreamedUpload> {
+  const boundary = 'upload-test-boundary-7f3a';
+  const operations = JSON.stringify({ query: CREATE, variables: { input: { prompt: '@1 waves', subjects: [{ id: '1', imageFiles: [null] }] } } });
+  const map = JSON.stringify({ 0: ['variables.input.subjects.0.imageFiles.0'] });
+  const field = (name: string, value: string) => `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const fileHead = `--${boundary}\r\ncontent-disposition: form-data; name="0"; filename="big.png"\r\ncontent-type: image/png\r\n\r\n`;
+  return streamUntilAnswered(boundary, [field('operations', operations) + field('map', map) + fileHead, pngBytes(512, 512)], totalFileBytes);
 }

@@ -19,6 +19,7 @@ import { openFolderVideoStore } from '../src/videos/folder-video-store.js';
 import { RetentionSweep } from '../src/videos/retention-sweep.js';
 import { VideoLinks } from '../src/videos/video-links.js';
 import { dataDirForThisTest } from './support/data-dir.js';
+import { flipCharAt, withSearchParam } from './support/link-tampering.js';
 import { bearer, callGraphQL, type GraphQLAnswer } from './support/graphql-call.js';
 import { stackPerTest, VIDEO_COPYING_ENV, type Stack } from './support/stack.js';
 
@@ -152,13 +153,8 @@ describe('stored video links', () => {
 
     const altered: string[] = [];
     const signature = url.searchParams.get('signature')!;
-    const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
-    const withParam = (name: string, value: string | null) => {
-      const copy = new URL(url);
-      if (value === null) copy.searchParams.delete(name);
-      else copy.searchParams.set(name, value);
-      return copy.toString();
-    };
+    const flip = flipCharAt;
+    const withParam = (name: string, value: string | null) => withSearchParam(url, name, value);
     altered.push(withParam('signature', flip(signature, 5)));
     altered.push(withParam('signature', null));
     altered.push(withParam('expires', String(Number(url.searchParams.get('expires')) + 3600)));

@@ -10,6 +10,7 @@ import { EventSource } from 'eventsource';
 import { describe, expect, it } from 'vitest';
 import { WatchLinks } from '../src/live/watch-links.js';
 import { dataDirForThisTest } from './support/data-dir.js';
+import { flipCharAt, withSearchParam } from './support/link-tampering.js';
 import { bearer, callGraphQL, type GraphQLAnswer } from './support/graphql-call.js';
 import { stackPerTest, type Stack } from './support/stack.js';
 
@@ -167,13 +168,8 @@ describe('links that are not genuine, or no longer valid', () => {
     const url = new URL(watchUrl);
     const token = url.pathname.slice('/watch/'.length);
     const signature = url.searchParams.get('signature')!;
-    const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
-    const withParam = (name: string, value: string | null) => {
-      const copy = new URL(url);
-      if (value === null) copy.searchParams.delete(name);
-      else copy.searchParams.set(name, value);
-      return copy.toString();
-    };
+    const flip = flipCharAt;
+    const withParam = (name: string, value: string | null) => withSearchParam(url, name, value);
     const withToken = (replacement: string) => {
       const copy = new URL(url);
       copy.pathname = `/watch/${replacement}`;

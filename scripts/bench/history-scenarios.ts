@@ -15,13 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type autocannon from 'autocannon';
-import { request } from 'undici';
 import { historyOwnerOf } from '../../src/history/caller-history.js';
 import { openTaskHistory } from '../../src/history/open-task-history.js';
 import { createLogger } from '../../src/logger.js';
 import type { TaskStatusValue } from '../../src/upstream/task-snapshot.js';
 import { measuredLoad, type LoadRow, type LoadSettings } from './measured-load.js';
-import { AUTHORIZATION, startGatewayChild, startSimulatorChild, TENANT } from './pair.js';
+import { AUTHORIZATION, postGraphQL, startGatewayChild, startSimulatorChild, TENANT } from './pair.js';
 import { BENCH_GATEWAY_COPY_ENV, storedVideoServing } from './stored-video-scenarios.js';
 
 const FILLED_TASKS = 10_000;
@@ -108,14 +107,7 @@ async function writeFilledTasks(fillDir: string): Promise<void> {
 }
 
 async function graphql<T = PageAnswer>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<{ text: string; json: T }> {
-  const { statusCode, body } = await request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...AUTHORIZATION },
-    body: JSON.stringify({ query, variables }),
-    headersTimeout: 30_000,
-    bodyTimeout: 30_000,
-  });
-  const text = await body.text();
+  const { statusCode, text } = await postGraphQL(url, query, variables);
   if (statusCode !== 200) throw new Error(`history bench: HTTP ${statusCode} for ${query.slice(0, 40)}…: ${text.slice(0, 300)}`);
   return { text, json: JSON.parse(text) as T };
 }

@@ -15,6 +15,18 @@ export const TENANT = 'bench';
 const GATEWAY_AUTH = { GATEWAY_API_KEYS: `${TENANT}:${CLIENT_KEY}`, GATEWAY_ID_SECRET: ID_SECRET };
 export const AUTHORIZATION = { authorization: `Bearer ${CLIENT_KEY}` };
 
+/** One GraphQL POST to a bench gateway with the bench client key: the HTTP status and the body's text. */
+export async function postGraphQL(url: string, query: string, variables: Record<string, unknown> = {}): Promise<{ statusCode: number; text: string }> {
+  const { statusCode, body } = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...AUTHORIZATION },
+    body: JSON.stringify({ query, variables }),
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
+  return { statusCode, text: await body.text() };
+}
+
 export async function simulatorStats(simulatorUrl: string): Promise<{ createRequests: number; resultRequests: number }> {
   const { body } = await request(`${simulatorUrl}/__sim/stats`);
   return (await body.json()) as { createRequests: number; resultRequests: number };

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { STORED_VIDEO_PREFIX } from '../../src/videos/video-links.js';
 import { measuredLoad, type LoadRow, type LoadSettings } from './measured-load.js';
-import { AUTHORIZATION, startGatewayChild, startSimulatorChild, URL_IN_LOG } from './pair.js';
+import { postGraphQL, startGatewayChild, startSimulatorChild, URL_IN_LOG } from './pair.js';
 import { startChild } from './processes.js';
 
 /**
@@ -33,14 +33,7 @@ const CREATE = 'mutation Create($input: CreateReferenceVideoInput!) { createRefe
 const READ = 'query Read($id: ID!) { task(id: $id) { status videos { url stored } } }';
 
 async function graphql<T>(url: string, query: string, variables: Record<string, unknown>): Promise<T> {
-  const { statusCode, body } = await request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...AUTHORIZATION },
-    body: JSON.stringify({ query, variables }),
-    headersTimeout: 30_000,
-    bodyTimeout: 30_000,
-  });
-  const text = await body.text();
+  const { statusCode, text } = await postGraphQL(url, query, variables);
   const json = JSON.parse(text) as { data?: T; errors?: unknown[] };
   if (statusCode !== 200 || json.errors !== undefined || json.data === undefined) throw new Error(`stored-video bench: ${statusCode} ${text.slice(0, 300)}`);
   return json.data;
