@@ -74,13 +74,45 @@ function writeJsonError(
   extensions: Record<string, unknown> = {},
 ): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
-  // A client that accepts the GraphQL-over-HTTP media type reads a non-2xx answer in it as a GraphQL
-  // response (Apollo Client then hands the app the coded errors, not an opaque server error).
-  const contentType = (res.req?.headers.accept ?? '').includes('application/graphql-response+json')
+  res.writeHead(status, { ...headers, 'content-type': errorContentType(res), 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * A client that accepts the GraphQL-over-HTTP media type reads a non-2xx answer in it as a GraphQL
+ * response (Apollo Client then hands the app the coded errors, not an opaque server error).
+ */
+function errorContentType(res: ServerResponse): string {
+  return (res.req?.headers.accept ?? '').includes('application/graphql-response+json')
     ? 'application/graphql-response+json; charset=utf-8'
     : 'application/json; charset=utf-8';
-  res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+}
+
+/** How long a refused upload's client may go on sending (thrown away) before its connection closes. */
+const LINGER_MS = 5_000;
+
+/**
+ * A refusal while the client is still sending its body (an upload over a limit): the whole answer
+ * goes out at once (its Content-Length tells the client it is complete), but the connection closes
+ * only once the client has stopped sending, or after LINGER_MS. Closing at once would make a client
+ * still writing see a broken pipe instead of the answer. What it sends meanwhile is read and thrown
+ * away (the reader cuts the connection past the body limit).
+ */
+function refuseWhileReceiving(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string>): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(status, { ...headers, connection: 'close', 'content-type': errorContentType(res), 'content-length': Buffer.byteLength(body) });
+  res.write(body);
+  const close = () => {
+    clearTimeout(timer);
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  if (req.complete) close();
+  else {
+    req.once('end', close);
+    req.once('close', close);
+  }
 }
 
 /** The one 404 of the HTTP layer: unknown paths, and routes that are off (GraphiQL, simulator videos). */
@@ -184,10 +216,7 @@ export function createGraphQLRequestHandler(options: GraphQLRequestHandlerOption
   async function serveUpload(req: IncomingMessage, res: ServerResponse, target: RequestTarget, caller: Caller, cors: () => Record<string, string>): Promise<void> {
     const read = await readMultipartOperation(req, { ...options.uploadLimits, maxBodyBytes });
     if (read.kind === 'aborted') return;
-    if (read.kind === 'refused') {
-      // The rest of the body is left unread: the connection cannot carry another request.
-      return writeJsonError(res, read.status, read.code, read.message, { connection: 'close', ...cors() });
-    }
+    if (read.kind === 'refused') return refuseWhileReceiving(req, res, read.status, read.code, read.message, cors());
     const variables = read.operation.variables;
     if (variables !== undefined && exceedsVariableValues(variables, options.maxVariableValues)) {
       return writeJsonError(res, 400, 'VARIABLES_TOO_LARGE', `Variables may hold at most ${options.maxVariableValues} values.`, cors(), {

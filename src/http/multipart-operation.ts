@@ -90,16 +90,21 @@ export function readMultipartOperation(req: IncomingMessage, limits: MultipartLi
       if (settled) return;
       settled = true;
       if (result.kind !== 'ok') {
-        // Stop reading: what is left of the body is never buffered. The answer goes out, then the
-        // connection closes (its unread remainder cannot be reused).
+        // Stop parsing: what is left of the body is never buffered. It is read and thrown away, up
+        // to the body limit, so a client still sending gets the answer rather than a reset
+        // connection (past the limit the connection is cut: see the 'data' listener).
         req.unpipe(parser);
-        req.pause();
+        req.resume();
       }
       resolve(result);
     };
 
     req.on('data', (chunk: Buffer) => {
       received += chunk.length;
+      if (settled) {
+        if (received > limits.maxBodyBytes) req.destroy();
+        return;
+      }
       if (received > limits.maxBodyBytes) finish(refused(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limits.maxBodyBytes} bytes.`));
       else if (!filesStarted && received > fieldsAtMost) {
         finish(refused(413, 'FIELD_TOO_LARGE', `A multipart field is larger than ${limits.maxFieldBytes} bytes.`));
