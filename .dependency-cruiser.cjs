@@ -4,10 +4,10 @@
 //   → context.ts (per-request context) → videos/ (copies of finished videos), create-video/, live/
 //   → tasks/ (domain services) → history/ (the durable task history, below every other domain service)
 //   → upstream/, auth/ and the single-file infrastructure modules (config, logger, metrics,
-//     request-scope, redis-connection, read-body, token-buckets, domain-error, operation-deadline,
+//     request-scope, redis-connection, read-body, token-buckets, domain-error, error-details, operation-deadline,
 //     persisted-documents) at the bottom.
 // The simulator stands apart: only server.ts starts it. Type-only imports count too.
-const infra = '^src/(config|logger|metrics|request-scope|redis-connection|read-body|token-buckets|domain-error|operation-deadline|persisted-documents)[.]ts$|^src/(auth|upstream)/';
+const infra = '^src/(config|logger|metrics|request-scope|redis-connection|read-body|token-buckets|domain-error|error-details|operation-deadline|persisted-documents)[.]ts$|^src/(auth|upstream)/';
 const domain = '^src/(create-video|live|tasks|history|videos)/';
 const api = '^src/(schema|plugins|response-cache|http)/|^src/(context|yoga|graphql-ws|graphiql-examples)[.]ts$';
 const root = '^src/(main|server|gateway)[.]ts$';

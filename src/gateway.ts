@@ -42,7 +42,7 @@ import { UpstreamClient } from './upstream/client.js';
 import { allCopyKeysOf } from './videos/copy-keys.js';
 import { openVideoStore } from './videos/open-video-store.js';
 import { RetentionSweep } from './videos/retention-sweep.js';
-import { VideoCopier, type ReadTaskForCopy } from './videos/video-copier.js';
+import { VideoCopier } from './videos/video-copier.js';
 import { createVideoDownloader } from './videos/video-download.js';
 import { VideoLinks } from './videos/video-links.js';
 import { WatchLinks } from './live/watch-links.js';
@@ -109,13 +109,12 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
     limits: { maxBytes: config.videos.copyMaxBytes, timeoutMs: config.videos.copyTimeoutMs, maxRedirects: VIDEO_DOWNLOAD_MAX_REDIRECTS },
     trustedOrigins: () => [new URL(upstreamConfig.baseUrl).origin, ...(selfServedVideoOrigin ? [selfServedVideoOrigin()] : [])],
   });
-  // Reads by the copier: assigned once the reader exists (the reader tells the copier what it reads).
-  let readTaskForCopy: ReadTaskForCopy = async () => null;
   const copier = new VideoCopier({
     history,
     store: videoStore,
     downloader,
-    readTask: (taskId, fresh) => readTaskForCopy(taskId, fresh),
+    // The reader is made below (it tells the copier what it reads); the copier reads only once started.
+    readTask: (taskId, fresh) => tasks.read(taskId, { fresh }),
     config: config.videos,
     logger,
     onAttempt: (outcome) => metrics.videoCopyAttempt(outcome),
@@ -129,7 +128,6 @@ export async function composeGateway(config: Config, logger: Logger, upstreamCon
     // Every upstream read notes the task's status in the history (never waiting for it).
     (snapshot) => statusNotes.note(snapshot),
   );
-  readTaskForCopy = (taskId, fresh) => tasks.read(taskId, { fresh });
   // Link secrets live in the history, so every replica, and every restart, signs alike.
   const linkSecret = async (name: string) => Buffer.from(await history.sharedSecret(name, () => randomBytes(32).toString('base64url')), 'base64url');
   const videoLinks = new VideoLinks(await linkSecret(VIDEO_LINK_SECRET_NAME), site.publicUrl, config.videos.linkTtlSeconds);

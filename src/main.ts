@@ -1,5 +1,6 @@
 // Entry point: read config, start the gateway, stop cleanly on SIGINT/SIGTERM.
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { firstLineOf } from './error-details.js';
 import { createLogger } from './logger.js';
 import { startGateway } from './server.js';
 
@@ -16,7 +17,7 @@ function startFailure(error: unknown, { host, port }: Config): string {
     case 'EAI_AGAIN':
       return `Cannot start: HOST ${host} does not resolve to an address (set HOST, e.g. to 0.0.0.0 or 127.0.0.1).`;
     default:
-      return `Cannot start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      return `Cannot start: ${firstLineOf(error)}`;
   }
 }
 

@@ -268,7 +268,6 @@ function budgetLedgerContract(name: string, open: OpenLedgers, runs = true): voi
     it("a refund goes to the receipt's day, not to today", async () => {
       const [ledger, other = ledger] = await open();
       const tenant = freshTenant();
-      const now = A_DAY;
       const limits: BudgetLimits = { tenantDaily: 100, userDaily: 100 };
       const lateOnDayOne = new Date('2031-08-09T23:59:00.000Z');
       const earlyOnDayTwo = new Date('2031-08-10T00:01:00.000Z');
@@ -287,7 +286,6 @@ function budgetLedgerContract(name: string, open: OpenLedgers, runs = true): voi
     it('a new UTC day starts from zero, at midnight UTC exactly', async () => {
       const [ledger, other = ledger] = await open();
       const tenant = freshTenant();
-      const now = A_DAY;
       const limits: BudgetLimits = { tenantDaily: 10, userDaily: 10 };
       const lastMoment = new Date('2031-05-31T23:59:59.999Z');
       const midnight = new Date('2031-06-01T00:00:00.000Z');

@@ -17,14 +17,13 @@ import { dataDirForThisTest } from './support/data-dir.js';
 import { startJwksServer, type JwksServer } from './support/jwks-server.js';
 import { redisAvailableOrExplain, TEST_REDIS_URL, testKeyPrefix } from './support/redis.js';
 import { gatewayConfigFor, stackPerTest, startStack, UPSTREAM_TEST_KEY, type Stack } from './support/stack.js';
-import { bearer, callGraphQL, type CallTarget, type GraphQLAnswer } from './support/graphql-call.js';
+import { bearer, callGraphQL, type CallTarget } from './support/graphql-call.js';
 
 const SHOP_KEY = 'k-shop-0123456789abcdef';
 const ID_SECRET = 'test-id-secret-0123456789abcdef0123456789';
 
 const redisRuns = await redisAvailableOrExplain('End-user budgets on Redis');
 
-type Answer = GraphQLAnswer;
 /** Anything with a gateway URL: a stack, or a gateway started on its own. */
 type Target = CallTarget;
 const urlOf = (target: Target) => ('gateway' in target ? target.gateway.url : target.url);

@@ -13,7 +13,7 @@ import { SHARED_HISTORY } from '../src/history/task-history.js';
 import { startGateway } from '../src/server.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { gatewayConfigFor, startStack, UPSTREAM_TEST_KEY, useStack, type Stack } from './support/stack.js';
-import { bearer, callGraphQL, type CallTarget, type GraphQLAnswer } from './support/graphql-call.js';
+import { bearer, callGraphQL, type CallTarget } from './support/graphql-call.js';
 
 const SHOP_KEY = 'k-shop-0123456789abcdef';
 const STUDIO_KEY = 'k-studio-0123456789abcdef';
@@ -22,7 +22,6 @@ const KEYED_ENV = {
   GATEWAY_ID_SECRET: 'test-id-secret-0123456789abcdef0123456789',
 };
 
-type Answer = GraphQLAnswer;
 /** A running gateway to talk to: a whole stack, or a gateway started on its own. */
 type Target = CallTarget;
 const call = callGraphQL;

@@ -10,7 +10,7 @@ import { get } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openTaskHistory } from '../src/history/open-task-history.js';
 import { SHARED_HISTORY } from '../src/history/task-history.js';
 import { createLogger } from '../src/logger.js';

@@ -20,6 +20,16 @@ export interface IdScope {
   user: string | null;
 }
 
+/**
+ * One string per id scope, for keys of what belongs to it (Idempotency-Keys, cached answers,
+ * per-user buckets): the tenant alone for its client key (as before users existed, so existing
+ * keys stay valid), else tenant and user as JSON (a user id may hold any character, so no
+ * separator could be trusted to end it).
+ */
+export function scopeKeyOf(scope: IdScope): string | null {
+  return scope.user === null ? scope.tenant : JSON.stringify([scope.tenant, scope.user]);
+}
+
 export function idScopeOf(caller: AuthenticatedCaller | undefined): IdScope {
   return { tenant: caller?.tenant ?? null, user: caller?.user ?? null };
 }
@@ -30,7 +40,7 @@ export function idScopeOf(caller: AuthenticatedCaller | undefined): IdScope {
  */
 export function userLimitOwnerOf(caller: AuthenticatedCaller | undefined): string | undefined {
   if (caller?.user == null || caller.tenant === null) return undefined;
-  return `user:${createHash('sha256').update(JSON.stringify([caller.tenant, caller.user])).digest('base64url')}`;
+  return `user:${createHash('sha256').update(scopeKeyOf(caller) ?? '').digest('base64url')}`;
 }
 
 export function limitOwnerOf(caller: AuthenticatedCaller | undefined): string {

@@ -4,6 +4,7 @@
 // task history before answering. Everything that is the caller's fault comes back as userErrors;
 // nothing is sent upstream unless all is well. Other refusals are DomainErrors with stable codes.
 import { createHash } from 'node:crypto';
+import { scopeKeyOf } from '../auth/caller-owner.js';
 import { DomainError } from '../domain-error.js';
 import { historyOwnerOf } from '../history/caller-history.js';
 import type { TaskHistory } from '../history/task-history.js';
@@ -113,11 +114,6 @@ function serialise(input: CreateVideoInputValue): Buffer {
   return Buffer.from(JSON.stringify(toUpstreamBody(input)));
 }
 
-/** Whose Idempotency-Keys these are: the tenant's (its client key), or one signed-in user's. */
-function idempotencyScopeOf(request: CreateRequest): string | null {
-  return request.user === null ? request.tenant : JSON.stringify([request.tenant, request.user]);
-}
-
 /** Same input, same fingerprint: what an Idempotency-Key record remembers. */
 function fingerprintOf(body: Buffer): string {
   return createHash('sha256').update(body).digest('base64url');
@@ -163,7 +159,7 @@ export class CreateVideoService {
     }
 
     // A user's keys are the user's own: another user of the tenant replaying one gets nothing of it.
-    const claim = await idempotency.claim(idempotencyScopeOf(request), key, fingerprintOf(body));
+    const claim = await idempotency.claim(scopeKeyOf(request), key, fingerprintOf(body));
     if (claim.kind === 'mismatch') {
       return rejected([
         { field: null, code: 'IDEMPOTENCY_KEY_REUSED', message: 'This Idempotency-Key was already used with different input; use a new key.' },

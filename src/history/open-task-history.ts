@@ -2,6 +2,7 @@
 // share it), or else a SQLite file under DATA_DIR (the default: nothing to install). Connection
 // settings that decide durability and how long a caller can wait live here; the queries do not
 // know which store they run on (sql-task-history.ts).
+import { firstLineOf } from '../error-details.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -58,10 +59,6 @@ function secretsOf(url: string): string[] {
   }
 }
 
-function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? '';
-}
 
 async function openPostgres(databaseUrl: string, logger: Logger): Promise<TaskHistory> {
   const where = describePostgres(databaseUrl);
@@ -78,14 +75,14 @@ async function openPostgres(databaseUrl: string, logger: Logger): Promise<TaskHi
   });
   // An idle connection that breaks (server restart, network) is reported here; without a listener
   // the pool's 'error' event would end the process. The pool opens a new one on the next call.
-  pool.on('error', (error) => log.warn({ err: { message: scrubber.scrub(messageOf(error)) } }, 'task history: an idle PostgreSQL connection failed'));
+  pool.on('error', (error) => log.warn({ err: { message: scrubber.scrub(firstLineOf(error)) } }, 'task history: an idle PostgreSQL connection failed'));
   let history: TaskHistory;
   try {
     history = await openSqlTaskHistory({ flavor: 'postgres', pool });
   } catch (error) {
     // openSqlTaskHistory has ended the pool. The driver's error is not kept as `cause`: whoever
     // logs this error whole must not find the URL's password in it.
-    throw new TaskHistoryOpenError(`the task history cannot open PostgreSQL at DATABASE_URL (${where}): ${scrubber.scrub(messageOf(error))}`);
+    throw new TaskHistoryOpenError(`the task history cannot open PostgreSQL at DATABASE_URL (${where}): ${scrubber.scrub(firstLineOf(error))}`);
   }
   // PostgreSQL commits are durable by default (synchronous_commit = on): nothing to set here.
   log.info('task history opened on PostgreSQL');
@@ -107,7 +104,7 @@ async function openSqlite(dataDir: string, logger: Logger): Promise<TaskHistory>
     mkdirSync(dataDir, { recursive: true });
     database = new Database(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   } catch (error) {
-    throw new TaskHistoryOpenError(`the task history cannot open ${file} (set DATA_DIR to a writable folder): ${messageOf(error)}`, { cause: error });
+    throw new TaskHistoryOpenError(`the task history cannot open ${file} (set DATA_DIR to a writable folder): ${firstLineOf(error)}`, { cause: error });
   }
   try {
     const journalMode = database.pragma('journal_mode = WAL', { simple: true });
@@ -119,7 +116,7 @@ async function openSqlite(dataDir: string, logger: Logger): Promise<TaskHistory>
     return history;
   } catch (error) {
     if (database.open) database.close();
-    throw new TaskHistoryOpenError(`the task history cannot use ${file} (DATA_DIR): ${messageOf(error)}`, { cause: error });
+    throw new TaskHistoryOpenError(`the task history cannot use ${file} (DATA_DIR): ${firstLineOf(error)}`, { cause: error });
   }
 }
 

@@ -73,9 +73,14 @@ function writeJsonError(
   headers: Record<string, string> = {},
   extensions: Record<string, unknown> = {},
 ): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
+  const body = errorBody(code, message, extensions);
   res.writeHead(status, { ...headers, 'content-type': errorContentType(res), 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** The gateway's error shape: one error with a stable extensions.code. */
+function errorBody(code: string, message: string, extensions: Record<string, unknown> = {}): string {
+  return JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
 }
 
 /**
@@ -99,7 +104,7 @@ const LINGER_MS = 5_000;
  * away (the reader cuts the connection past the body limit).
  */
 function refuseWhileReceiving(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string>): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  const body = errorBody(code, message);
   res.writeHead(status, { ...headers, connection: 'close', 'content-type': errorContentType(res), 'content-length': Buffer.byteLength(body) });
   res.write(body);
   const close = () => {

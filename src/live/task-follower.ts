@@ -13,6 +13,7 @@
 // LIVE_MAX_CONSECUTIVE_FAILURES failed polls in a row) does not spin: the task rests, first for
 // one rescan interval, doubling up to FOLLOW_RETRY_MAX_DELAY_MS, and is followed again by the first
 // rescan after its rest. Nothing is written to the history for it: it stays unfinished there.
+import { errorCodeOf } from '../error-details.js';
 import { LRUCache } from 'lru-cache';
 import type { FollowConfig } from '../config.js';
 import type { HistoryCursor, TaskHistory, TaskRecord } from '../history/task-history.js';
@@ -39,10 +40,6 @@ interface Rest {
   until: number;
   /** Followings in a row that ended in an error. */
   failures: number;
-}
-
-function codeOf(error: Error): unknown {
-  return (error as { code?: unknown }).code;
 }
 
 function cursorOf(record: TaskRecord): HistoryCursor {
@@ -158,7 +155,7 @@ export class TaskFollower {
       const restMs = Math.min(this.#config.retryMaxDelayMs, this.#config.rescanIntervalMs * 2 ** Math.min(failures - 1, 30));
       this.#resting.set(taskId, { until: Date.now() + restMs, failures });
       this.#logger.warn(
-        { taskId, code: failure === undefined ? undefined : codeOf(failure), failures, restMs },
+        { taskId, code: failure === undefined ? undefined : errorCodeOf(failure), failures, restMs },
         'following a task ended before its end; it rests, then is followed again',
       );
     }

@@ -3,6 +3,7 @@
 // honoured, answers checked before they are believed, and failures turned into error classes with
 // stable codes. The API key lives only in this object and the Authorization header; every body
 // excerpt it keeps or logs is scrubbed of it.
+import { errorCodeOf } from '../error-details.js';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -46,11 +47,6 @@ const ERROR_DETAIL_CHARS = 500;
 const BAD_RESPONSE_EXCERPT_CHARS = 200;
 /** Ids quoted in a detail are cut to this: the upstream's answer could be anything. */
 const QUOTED_ID_CHARS = 100;
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 export interface UpstreamClientOptions {
   /**
@@ -307,7 +303,7 @@ export class UpstreamClient {
     if (error instanceof undiciErrors.RequestAbortedError || (error instanceof Error && error.name === 'AbortError')) {
       return error;
     }
-    const code = errorCode(error);
+    const code = errorCodeOf(error);
     const timedOut = code !== undefined && TIMEOUT_CODES.has(code);
     this.#observer?.onAttempt(endpoint, timedOut ? 'timeout' : 'network', seconds);
     // A refused or reset connection says nothing either way about a slow upstream: it neither

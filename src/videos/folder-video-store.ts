@@ -1,12 +1,12 @@
 // The video store for a single replica: one file per key in a folder under DATA_DIR. Writes are
 // crash-safe (fsync, atomic rename, fsync of the folder); reads go through `send`, which does
 // ranges, HEAD and conditional GETs the way the simulator's sample clip already does.
+import { errorCodeOf } from '../error-details.js';
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { copyFile, open, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import send from 'send';
-import { invalidVideoKeyError, isVideoKey, type StoreRefusal, type VideoStore } from './video-store.js';
+import { invalidVideoKeyError, isVideoKey, prepareScratchDirectory, type StoreRefusal, type VideoStore } from './video-store.js';
 
 // A dot-folder: `send` is told to deny dotfiles, and no video key starts with a dot, so partial
 // downloads can never be served even if someone asked for them by name.
@@ -18,8 +18,7 @@ const PARTIAL_FOLDER = '.partial';
  */
 export async function openFolderVideoStore(directory: string): Promise<VideoStore> {
   const scratchDirectory = join(directory, PARTIAL_FOLDER);
-  await mkdir(scratchDirectory, { recursive: true });
-  await removeContents(scratchDirectory);
+  await prepareScratchDirectory(scratchDirectory);
 
   return {
     kind: 'folder',
@@ -33,7 +32,7 @@ export async function openFolderVideoStore(directory: string): Promise<VideoStor
       try {
         await rename(filePath, target);
       } catch (error) {
-        if (errorCode(error) !== 'EXDEV') throw error;
+        if (errorCodeOf(error) !== 'EXDEV') throw error;
         await copyIntoPlace(filePath, target, scratchDirectory);
       }
       // The rename is only durable once the folder's entry for it is on disk.
@@ -67,7 +66,7 @@ export async function openFolderVideoStore(directory: string): Promise<VideoStor
         try {
           await unlink(join(directory, key));
         } catch (error) {
-          if (errorCode(error) !== 'ENOENT') throw error;
+          if (errorCodeOf(error) !== 'ENOENT') throw error;
         }
       }
     },
@@ -102,20 +101,12 @@ async function syncFile(path: string): Promise<void> {
   }
 }
 
-async function removeContents(directory: string): Promise<void> {
-  const entries = await readdir(directory);
-  await Promise.all(entries.map((entry) => rm(join(directory, entry), { recursive: true, force: true })));
-}
-
-function errorCode(error: unknown): unknown {
-  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
-}
 
 // `send` raises http-errors objects (`status`, and `headers` carrying Content-Range for 416) or, for
 // a file that vanished, errors with code ENOENT. Anything else is a store failure.
 function toStoreRefusal(error: unknown): StoreRefusal {
   const status = typeof error === 'object' && error !== null && 'status' in error ? error.status : undefined;
-  if (status === 404 || errorCode(error) === 'ENOENT') return { status: 404, headers: {} };
+  if (status === 404 || errorCodeOf(error) === 'ENOENT') return { status: 404, headers: {} };
   if (status === 416) return { status: 416, headers: stringHeadersOf(error) };
   return { status: 500, headers: {} };
 }

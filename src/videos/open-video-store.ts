@@ -1,5 +1,6 @@
 // Opens the video store the configuration names: S3-compatible object storage at VIDEO_STORAGE_URL
 // (many replicas share it), or else a folder under DATA_DIR (the default: nothing to install).
+import { firstLineOf } from '../error-details.js';
 import { join } from 'node:path';
 import type { VideoConfig } from '../config.js';
 import { openFolderVideoStore } from './folder-video-store.js';
@@ -20,15 +21,11 @@ export async function openVideoStore(options: Pick<VideoConfig, 's3'> & { dataDi
   if (s3 === undefined) {
     const folder = join(options.dataDir, FOLDER_NAME);
     return openFolderVideoStore(folder).catch((error: unknown) => {
-      throw new VideoStoreOpenError(`the video store cannot use ${folder} (set DATA_DIR to a writable folder): ${firstLine(error)}`);
+      throw new VideoStoreOpenError(`the video store cannot use ${folder} (set DATA_DIR to a writable folder): ${firstLineOf(error)}`);
     });
   }
   return openS3VideoStore({ ...s3, scratchDirectory: join(options.dataDir, S3_SCRATCH_FOLDER_NAME) }).catch((error: unknown) => {
     // The store's own messages name the bucket and the failure, never a credential.
-    throw new VideoStoreOpenError(`the video store at VIDEO_STORAGE_URL (s3://${s3.bucket}/${s3.prefix}) cannot be used: ${firstLine(error)}`);
+    throw new VideoStoreOpenError(`the video store at VIDEO_STORAGE_URL (s3://${s3.bucket}/${s3.prefix}) cannot be used: ${firstLineOf(error)}`);
   });
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }

@@ -2,9 +2,8 @@
 // Serving proxies the object through the gateway (ranges, HEAD, conditional GETs), so clients only
 // ever see signed gateway URLs, never the bucket.
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -16,7 +15,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { invalidVideoKeyError, isVideoKey, type StoreRefusal, type VideoStore } from './video-store.js';
+import { invalidVideoKeyError, isVideoKey, prepareScratchDirectory, type StoreRefusal, type VideoStore } from './video-store.js';
 
 export interface S3VideoStoreOptions {
   bucket: string;
@@ -72,8 +71,7 @@ export async function openS3VideoStore(options: S3VideoStoreOptions): Promise<Vi
     client.destroy();
     throw new Error(`S3 bucket "${bucket}" is not reachable (${describeFailure(error)})`);
   }
-  await mkdir(options.scratchDirectory, { recursive: true });
-  await removeContents(options.scratchDirectory);
+  await prepareScratchDirectory(options.scratchDirectory);
 
   // Learnt on first use: some S3-compatible servers lack DeleteObjects (or want Content-MD5 for it).
   let multiDeleteSupported = true;
@@ -296,9 +294,4 @@ function describeFailure(error: unknown): string {
   const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
   if (status !== undefined) return `HTTP ${status} ${name}`;
   return code ?? name;
-}
-
-async function removeContents(directory: string): Promise<void> {
-  const entries = await readdir(directory);
-  await Promise.all(entries.map((entry) => rm(join(directory, entry), { recursive: true, force: true })));
 }

@@ -8,6 +8,7 @@
 //
 // Copying never holds up a read: it runs beside the reads, and until it is done a task's videos are
 // the upstream's links (`stored: false`).
+import { errorCodeOf, firstLineOf } from '../error-details.js';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ import type { VideoStore } from './video-store.js';
 const CLAIMS_PER_TASK_OFFER = 10;
 /** The first retry waits this long, then each one twice the last (up to the configured maximum). */
 const FIRST_RETRY_DELAY_MS = 5_000;
+/** A failure's message as a log line carries it (download errors never hold the signed URL). */
+const MAX_REASON_CHARS = 300;
 /** A link that dies sooner than this is not worth starting a download with: read the task afresh. */
 const LINK_LIFE_NEEDED_MS = 60_000;
 
@@ -212,7 +215,7 @@ export class VideoCopier {
     }
     if (shuttingDown) return;
     this.#parts.onAttempt?.('failed');
-    this.#logger.warn({ taskId, code: codeOf(error), reason: reasonOf(error), attempts, retryInMs: delayMs }, 'copying videos failed; it will be retried');
+    this.#logger.warn({ taskId, code: errorCodeOf(error), reason: firstLineOf(error, MAX_REASON_CHARS), attempts, retryInMs: delayMs }, 'copying videos failed; it will be retried');
   }
 }
 
@@ -223,14 +226,4 @@ class CopyFailure extends Error {
     super(message);
     this.code = code;
   }
-}
-
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** What a log line may say of a failure: download errors never carry the signed URL. */
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message.split('\n')[0]!.slice(0, 300) : String(error).slice(0, 300);
 }

@@ -4,6 +4,7 @@
 // byte cap, one deadline over the whole download, redirects followed by hand and checked hop by hop,
 // and a body that must really be an MP4 or a GIF. Failures are VideoDownloadErrors with stable codes;
 // their messages name the link without its query string, which carries the signature.
+import { errorCodeOf } from '../error-details.js';
 import { isIP } from 'node:net';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -149,11 +150,6 @@ function sniffFormat(head: Buffer): DownloadedFormat | undefined {
 function headerValue(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function errorCodeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /** True when the error, or one it wraps, is the guarded lookup's refusal. */

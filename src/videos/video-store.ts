@@ -1,6 +1,8 @@
 // Where the gateway keeps its own copies of finished videos, and how it serves them back. Two
 // implementations sit side by side: a folder under DATA_DIR (one replica) and S3-compatible object
 // storage (many replicas). The composition root picks one; everything else sees this interface.
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** What a store could not serve: 404 (no such object), 416 (range outside it, headers carry Content-Range), 500 (store failure). */
@@ -46,4 +48,14 @@ export function isVideoKey(key: string): boolean {
 /** The one-line error `put` and `delete` reject with for a key that is not a video key (the key is not echoed: it may be hostile). */
 export function invalidVideoKeyError(): Error {
   return new Error('not a video key: expected <16..64 chars of [A-Za-z0-9_-]>.mp4 or .gif');
+}
+
+/**
+ * Makes a store's scratch folder ready: created if missing, and emptied, since whatever is in it is
+ * a download a crash interrupted (nothing else is ever left there).
+ */
+export async function prepareScratchDirectory(directory: string): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  const entries = await readdir(directory);
+  await Promise.all(entries.map((entry) => rm(join(directory, entry), { recursive: true, force: true })));
 }
